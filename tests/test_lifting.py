@@ -1,0 +1,124 @@
+"""Lifting a clip: windows, normalisation, back-end parity, flip TTA, weight files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dgnet_core.config import DGNetConfig
+from dgnet_core.errors import WeightsError
+from dgnet_core.lifting import Lifter, make_windows, normalize_screen, window_indices
+from dgnet_core.skeleton import FLIP_PERM
+from dgnet_core.weights import (
+    default_model_path,
+    export_onnx,
+    load_model,
+    random_model,
+    read_config,
+    save_weights,
+)
+
+
+def _clip(n: int = 37, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(200, 500, size=(17, 2))
+    drift = np.cumsum(rng.normal(0, 2, size=(n, 17, 2)), axis=0)
+    return (base + drift).astype(np.float32), rng.uniform(0.5, 1, size=(n, 17))
+
+
+def test_windows_are_edge_padded_around_the_target_frame() -> None:
+    idx = window_indices(5, 4, 2)
+    assert idx.tolist() == [[0, 0, 0, 1], [0, 0, 1, 2], [0, 1, 2, 3], [1, 2, 3, 4],
+                            [2, 3, 4, 4]]
+    seq = np.arange(5)[:, None, None] * np.ones((5, 17, 2))
+    w = make_windows(seq, 4)
+    assert w.shape == (5, 4, 17, 2) and np.all(w[:, 2] == seq)
+
+
+def test_screen_normalisation() -> None:
+    px = np.array([[0, 0], [640, 360], [1280, 720]], dtype=np.float32)
+    out = normalize_screen(px, 1280, 720)
+    assert np.allclose(out, [[-1, -0.5625], [0, 0], [1, 0.5625]])
+
+
+@pytest.mark.parametrize("in_channels", [2, 3])
+def test_torch_and_onnx_lift_the_same(tmp_path, in_channels: int) -> None:
+    model = random_model(DGNetConfig(in_channels=in_channels))
+    st = save_weights(model, tmp_path / "m.safetensors")
+    export_onnx(load_model(st), tmp_path / "m.onnx")
+    kp, conf = _clip()
+    a = Lifter.from_file(st, backend="torch", device="cpu").lift(kp, conf, 640, 480)
+    b = Lifter.from_file(st, backend="onnx").lift(kp, conf, 640, 480)
+    assert a.shape == (len(kp), 17, 3)
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_flip_tta_makes_the_lift_mirror_equivariant() -> None:
+    lifter = Lifter.from_model(random_model(), flip_tta=True, batch_size=16)
+    kp, conf = _clip()
+    width = 640
+    mirrored = kp[:, list(FLIP_PERM)].copy()
+    mirrored[..., 0] = width - mirrored[..., 0]
+    y = lifter.lift(kp, conf, width, 480)
+    ym = lifter.lift(mirrored, conf[:, list(FLIP_PERM)], width, 480)
+    expected = y[:, list(FLIP_PERM)].copy()
+    expected[..., 0] *= -1
+    assert np.abs(ym - expected).max() < 1e-4
+
+
+def test_lift_rejects_bad_shapes_and_handles_empty() -> None:
+    lifter = Lifter.from_model(random_model())
+    with pytest.raises(ValueError, match="keypoints"):
+        lifter.lift(np.zeros((5, 16, 2)), None, 100, 100)
+    assert lifter.lift(np.zeros((0, 17, 2)), None, 100, 100).shape == (0, 17, 3)
+
+
+def test_weights_round_trip_and_half_storage(tmp_path) -> None:
+    model = random_model()
+    x = torch.randn(4, 4, 17, 2)
+    with torch.no_grad():
+        y = model(x)
+    full = load_model(save_weights(model, tmp_path / "f.safetensors"))
+    half = load_model(save_weights(model, tmp_path / "h.safetensors", half=True))
+    with torch.no_grad():
+        assert torch.allclose(full(x), y, atol=1e-6)
+        assert torch.allclose(half(x), y, atol=2e-2)
+    assert (tmp_path / "h.safetensors").stat().st_size < 0.6 * (
+        tmp_path / "f.safetensors").stat().st_size
+    cfg, meta = read_config(tmp_path / "f.safetensors")
+    assert cfg.block_heads is False and meta["format"] == "dgnet-lift-v1"
+
+
+def test_bad_weight_files_give_one_line_errors(tmp_path) -> None:
+    with pytest.raises(WeightsError, match="not found"):
+        load_model(tmp_path / "missing.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00\x01garbage" * 10)
+    with pytest.raises(WeightsError, match="corrupt"):
+        load_model(junk)
+    from safetensors.numpy import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, str(other))
+    with pytest.raises(WeightsError, match="not a DG-Net"):
+        load_model(other)
+    good = save_weights(random_model(), tmp_path / "g.safetensors")
+    truncated = tmp_path / "t.safetensors"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(WeightsError):
+        load_model(truncated)
+    bad_onnx = tmp_path / "bad.onnx"
+    bad_onnx.write_bytes(b"not onnx")
+    with pytest.raises(WeightsError, match="corrupt"):
+        Lifter.from_onnx(bad_onnx)
+
+
+def test_default_model_is_shipped_and_lifts() -> None:
+    path = default_model_path()
+    if not path.exists():
+        pytest.fail(f"the default model must be shipped at {path}")
+    assert path.stat().st_size + path.with_suffix(".onnx").stat().st_size < 12 * 2**20
+    kp, conf = _clip()
+    y = Lifter.from_default().lift(kp, conf, 640, 480)
+    assert np.isfinite(y).all() and y.shape == (len(kp), 17, 3)

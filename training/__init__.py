@@ -1,0 +1,1 @@
+"""Training, evaluation and synthetic data for DG-Net; depends only on dgnet_core."""
