@@ -19,7 +19,8 @@ from dgnet_core.model import (
 from dgnet_core.skeleton import TEMPLATE_POSE
 
 
-def _x(b: int, cfg: DGNetConfig = DGNetConfig(), seed: int = 0) -> torch.Tensor:
+def _x(b: int, cfg: DGNetConfig | None = None, seed: int = 0) -> torch.Tensor:
+    cfg = cfg or DGNetConfig()
     g = torch.Generator().manual_seed(seed)
     return torch.randn(b, cfg.num_frames, cfg.num_joints, cfg.in_channels, generator=g)
 
