@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Build the offline MediaPipe pose model once into .cache/models/pose_landmarker_full.task.
+# The runtime mediapipe (1.2.2) ships no pose model and none is downloaded at run time; the
+# Apache-2.0 TFLite models and the metadata writer come from the mediapipe==0.10.21 wheel on
+# PyPI, installed (without its heavy dependencies) into a throwaway venv that is removed after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.cache/models/pose_landmarker_full.task
+if [ -s "$out" ]; then
+  echo "    $out already built"
+  exit 0
+fi
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$PY" -m venv "$tmp/venv"
+pip=("$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check)
+"${pip[@]}" absl-py attrs flatbuffers 'numpy<2' 'protobuf>=4.25.3,<5'
+"${pip[@]}" --no-deps mediapipe==0.10.21
+"$tmp/venv/bin/python" scripts/make_pose_task.py "$out"

@@ -1,0 +1,475 @@
+"""Packaging tests: build.py stages a valid extension, and the built zip installs and runs.
+
+Fast tests stage small fixture trees (and the real addon/ when it exists) and run Blender's
+own validator. The heavy tests build the linux-x64 cp311 zip with its wheels (cached in
+build/wheels-cache), install it with ``bpy.ops.extensions.package_install_files`` into an
+ISOLATED bpy 5.0.1: a ``python -S`` subprocess whose sys.path holds only bpy and numpy, so
+mediapipe, cv2, onnxruntime and matplotlib can come only from the extension's wheels.
+There it enables the add-on, reads and detects a short clip, lifts it, and uninstalls.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import build  # noqa: E402
+
+SHARED_VIDEO = REPO.parent / "shared" / "data" / "videos" / "dance_600x600.mp4"
+TASK = REPO / build.POSE_TASK
+DEFAULT_ONNX = REPO / "dgnet_core" / "weights" / "default.onnx"
+
+
+# --------------------------------------------------------------------------------------
+# Fast: manifest, staging, validator
+
+
+def _fixture_root(tmp_path: Path, *, with_task: bool = True) -> Path:
+    """A minimal source tree: a one-file add-on importing a tiny relative core."""
+    root = tmp_path / "src"
+    (root / "addon").mkdir(parents=True)
+    (root / "addon" / "__init__.py").write_text(
+        '"""Fixture add-on."""\nfrom . import dgnet_core\n\n\n'
+        "def register():\n    pass\n\n\ndef unregister():\n    pass\n"
+    )
+    core = root / "dgnet_core"
+    (core / "weights").mkdir(parents=True)
+    (core / "__pycache__").mkdir()
+    (core / "__init__.py").write_text('"""Fixture core."""\nVALUE = 3\n')
+    (core / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
+    (core / "weights" / "default.onnx").write_bytes(b"onnx-bytes")
+    (core / "weights" / "checkpoint.pt").write_bytes(b"pickle")
+    (root / "training").mkdir()
+    (root / "training" / "train.py").write_text("")
+    (root / build.MANIFEST).write_text((REPO / build.MANIFEST).read_text())
+    if with_task:
+        (root / build.POSE_TASK).parent.mkdir(parents=True)
+        (root / build.POSE_TASK).write_bytes(b"task-bytes")
+    return root
+
+
+def test_manifest_template_matches_the_plan():
+    data = build.read_manifest()
+    assert data["id"] == "lift_video" and data["name"] == "Lift Video"
+    assert data["blender_version_min"] == "4.2.0" and data["blender_version_max"] == "5.1.0"
+    assert data["platforms"] == ["linux-x64", "windows-x64", "macos-arm64"]
+    assert set(data["permissions"]) == {"files"}  # no network use
+    assert "wheels" not in data  # build.py fills them in
+
+
+@pytest.mark.parametrize("tag", ["cp311", "cp313"])
+def test_stage_fixture_layout_and_validator(tmp_path, tag):
+    root = _fixture_root(tmp_path)
+    out = build.stage(tmp_path / "stage", python_tag=tag, root=root)
+    assert out == tmp_path / "stage" / "lift_video"
+    assert (out / "__init__.py").read_text().startswith('"""Fixture add-on')
+    assert (out / "dgnet_core" / "__init__.py").is_file()
+    assert (out / "dgnet_core" / "weights" / "default.onnx").read_bytes() == b"onnx-bytes"
+    assert not (out / "dgnet_core" / "weights" / "checkpoint.pt").exists()
+    assert (out / "dgnet_core" / "models" / "pose_landmarker_full.task").is_file()
+    assert not list(out.rglob("__pycache__")) and not list(out.rglob("*.pyc"))
+    assert not (out / "training").exists() and not (out / "wheels").exists()
+    manifest = tomllib.loads((out / build.MANIFEST).read_text())
+    if tag == "cp311":
+        assert (manifest["blender_version_min"], manifest["blender_version_max"]) == (
+            "4.2.0",
+            "5.1.0",
+        )
+    else:
+        assert manifest["blender_version_min"] == "5.1.0"
+        assert "blender_version_max" not in manifest
+    assert "Success" in build.validate(out)
+
+
+def test_stage_warns_without_task_and_replaces_old_stage(tmp_path):
+    root = _fixture_root(tmp_path, with_task=False)
+    (tmp_path / "stage" / "lift_video").mkdir(parents=True)
+    (tmp_path / "stage" / "lift_video" / "stale.py").write_text("")
+    with pytest.warns(UserWarning, match="pose_landmarker_full.task"):
+        out = build.stage(tmp_path / "stage", root=root)
+    assert not (out / "stale.py").exists()
+    assert not (out / "dgnet_core" / "models").exists()
+
+
+def test_stage_refuses_missing_addon_and_bad_tag(tmp_path):
+    root = _fixture_root(tmp_path)
+    with pytest.raises(build.BuildError, match="python_tag"):
+        build.stage(tmp_path / "s", python_tag="cp312", root=root)
+    (root / "addon" / "__init__.py").unlink()
+    with pytest.raises(build.BuildError, match="__init__.py is missing"):
+        build.stage(tmp_path / "s", root=root)
+
+
+def test_validator_rejects_a_bad_manifest(tmp_path):
+    root = _fixture_root(tmp_path)
+    out = build.stage(tmp_path / "stage", root=root)
+    text = (out / build.MANIFEST).read_text()
+    bad = re.sub(r'(?m)^files = ".*"$', 'files = "Ends with a dot."', text)
+    assert bad != text
+    (out / build.MANIFEST).write_text(bad)
+    with pytest.raises(build.BuildError, match="validate failed"):
+        build.validate(out)
+
+
+def test_wheel_tags_and_pins():
+    fits = build.wheel_fits
+    assert fits("mediapipe-1.2.2-py3-none-manylinux_2_28_x86_64.whl", "cp313")
+    assert fits("opencv_python_headless-4.11.0.86-cp37-abi3-win_amd64.whl", "cp311")
+    assert fits("pillow-13.0.0-cp311-cp311-win_amd64.whl", "cp311")
+    assert not fits("pillow-13.0.0-cp311-cp311-win_amd64.whl", "cp313")
+    assert not fits("protobuf-7.36.2-cp314-abi3-win_amd64.whl", "cp313")
+    for b in build.BUILDS.values():
+        names = {r.split("==")[0] for r in b.requirements}
+        assert all("==" in r for r in b.requirements)
+        assert "numpy" not in names  # Blender ships numpy
+        assert {"mediapipe", "onnxruntime"} <= names
+
+
+def test_stage_real_addon_validates(tmp_path):
+    if not (REPO / "addon" / "__init__.py").is_file():
+        pytest.skip("addon/__init__.py not written yet")
+    out = build.stage(tmp_path, python_tag="cp311")
+    assert "Success" in build.validate(out)
+    assert (out / "dgnet_core" / "skeleton.py").is_file()
+    for name in ("training", "tests", "build.py", "blender_manifest.toml.orig"):
+        assert not (out / name).exists()
+    # Inside the extension the core is a sub-package: no absolute imports of it anywhere.
+    for py in out.rglob("*.py"):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            bad = [n for n in names if n.split(".")[0] in ("dgnet_core", "training")]
+            assert not bad, f"{py.relative_to(out)}:{node.lineno} imports {bad}"
+
+
+# --------------------------------------------------------------------------------------
+# Heavy: the real linux-x64 cp311 zip in an isolated bpy
+
+
+@pytest.fixture(scope="module")
+def linux_zip(tmp_path_factory) -> Path:
+    """The linux-x64 cp311 zip of the real project (a one-file stand-in add-on plus the real
+    dgnet_core while addon/ is not written yet)."""
+    tmp = tmp_path_factory.mktemp("pkg")
+    root = REPO
+    if not (REPO / "addon" / "__init__.py").is_file():
+        root = _fixture_root(tmp, with_task=False)
+        shutil.rmtree(root / "dgnet_core")
+        shutil.copytree(REPO / "dgnet_core", root / "dgnet_core")
+        if TASK.is_file():
+            (root / build.POSE_TASK).parent.mkdir(parents=True)
+            shutil.copy2(TASK, root / build.POSE_TASK)
+    try:
+        (zip_path,) = build.build_zips(
+            "cp311",
+            ["linux-x64"],
+            root=root,
+            out_dir=tmp / "dist",
+            work_dir=tmp / "work",
+            wheels_cache=REPO / build.WHEELS_CACHE,
+        )
+    except build.BuildError as exc:
+        if "pip download failed" in str(exc):
+            pytest.skip(f"wheels not cached and PyPI unreachable: {exc}")
+        raise
+    return zip_path
+
+
+def test_zip_contents(linux_zip):
+    with zipfile.ZipFile(linux_zip) as zf:
+        names = zf.namelist()
+        manifest = tomllib.loads(zf.read(build.MANIFEST).decode())
+    wheels = [n for n in names if n.startswith("wheels/")]
+    assert manifest["platforms"] == ["linux-x64"]
+    assert sorted("./" + w for w in wheels) == sorted(manifest["wheels"])
+    assert len(wheels) == len(build.BUILDS["cp311"].requirements)
+    assert all(("manylinux" in w or "-none-any" in w) for w in wheels), wheels
+    assert not any(Path(w).name.startswith("numpy-") for w in wheels)
+    assert "__init__.py" in names and "dgnet_core/__init__.py" in names
+    assert not any(n.startswith(("training/", "tests/")) or "__pycache__" in n for n in names)
+    if TASK.is_file():
+        assert "dgnet_core/models/pose_landmarker_full.task" in names
+
+
+@pytest.fixture(scope="module")
+def lift_onnx(tmp_path_factory) -> Path:
+    """The shipped ONNX model, or (until one is trained) a random DG-Net exported here."""
+    if DEFAULT_ONNX.is_file():
+        return DEFAULT_ONNX
+    pytest.importorskip("torch")
+    from dgnet_core.weights import export_onnx, random_model
+
+    return Path(export_onnx(random_model(), tmp_path_factory.mktemp("onnx") / "random.onnx"))
+
+
+def _write_clip(path: Path, n: int = 12) -> None:
+    """A small synthetic clip (a moving disc) written with this venv's OpenCV."""
+    import cv2
+    import numpy as np
+
+    wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    for i in range(n):
+        img = np.full((240, 320, 3), 40, np.uint8)
+        cv2.circle(img, (40 + 20 * i, 120), 30, (255, 255, 255), -1)
+        wr.write(img)
+    wr.release()
+
+
+_SCRIPT = r"""
+import json, os, sys, time
+from pathlib import Path
+args = json.loads(sys.argv[1])
+res = {}
+import bpy, addon_utils
+bpy.ops.wm.read_factory_settings(use_empty=True)
+assert bpy.ops.extensions.package_install_files(
+    filepath=args["zip"], repo="user_default", enable_on_install=True) == {"FINISHED"}
+pkg = "bl_ext.user_default.lift_video"
+res["enabled"] = pkg in {a.module for a in bpy.context.preferences.addons}
+import importlib
+ext = importlib.import_module(pkg)
+ext_dir = Path(ext.__file__).parent
+res["ext_dir"] = str(ext_dir)
+core = importlib.import_module(pkg + ".dgnet_core")
+res["core_file"] = core.__file__
+import cv2, matplotlib, mediapipe, onnxruntime
+res["modules"] = {m.__name__: m.__file__ for m in (cv2, matplotlib, mediapipe, onnxruntime)}
+for bad in ("torch", "sounddevice", "contourpy", "fontTools", "absl", "flatbuffers"):
+    res.setdefault("absent", {})[bad] = importlib.util.find_spec(bad) is None
+
+# A clip: the shared dance video when present, else one written here with the wheel's cv2.
+video = args["video"]
+if not video:
+    import numpy as np
+    video = str(Path(args["tmp"]) / "clip.mp4")
+    wr = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
+    for i in range(12):
+        img = np.full((240, 320, 3), 40, np.uint8)
+        cv2.circle(img, (40 + 20 * i, 120), 30, (255, 255, 255), -1)
+        wr.write(img)
+    wr.release()
+cap = cv2.VideoCapture(video)
+frames = []
+while len(frames) < args["frames"]:
+    ok, frame = cap.read()
+    if not ok:
+        break
+    frames.append(frame)
+cap.release()
+res["frames_read"] = len(frames)
+
+task = ext_dir / "dgnet_core" / "models" / "pose_landmarker_full.task"
+if task.is_file():
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+    opts = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(task)),
+        running_mode=vision.RunningMode.VIDEO)
+    found = 0
+    with vision.PoseLandmarker.create_from_options(opts) as lm:
+        for i, frame in enumerate(frames):
+            img = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB,
+                                  data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            found += bool(lm.detect_for_video(img, int(i * 40)).pose_landmarks)
+    res["detected"] = found
+
+lifting = importlib.import_module(pkg + ".dgnet_core.lifting")
+lifter = (lifting.Lifter.from_onnx(args["onnx"]) if args["onnx"]
+          else lifting.Lifter.from_default(backend="onnx"))
+import numpy as np
+rng = np.random.default_rng(0)
+kp = rng.uniform(100, 200, (len(frames) or 8, 17, 2)).astype(np.float32)
+out = lifter.lift(kp, None, 320, 240)
+res["lift_shape"] = list(out.shape)
+res["lift_finite"] = bool(np.isfinite(out).all())
+res["lift_backend"] = lifter.backend
+
+op = getattr(bpy.ops, "lift_video", None)
+res["operators"] = sorted(dir(op)) if op is not None else []
+
+assert bpy.ops.extensions.package_uninstall(
+    repo_directory=str(ext_dir.parent), pkg_id="lift_video") == {"FINISHED"}
+res["enabled_after_remove"] = pkg in {a.module for a in bpy.context.preferences.addons}
+res["dir_after_remove"] = ext_dir.exists()
+print("RESULT " + json.dumps(res))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(linux_zip, lift_onnx, tmp_path_factory) -> dict:
+    """Run the install/enable/detect/lift/remove script in an isolated bpy; its findings."""
+    tmp = tmp_path_factory.mktemp("blender")
+    only = tmp / "site"
+    only.mkdir()
+    for name in ("bpy", "numpy"):  # nothing else from this venv is importable there
+        pkg_dir = Path(importlib.util.find_spec(name).origin).parent
+        (only / name).symlink_to(pkg_dir)
+        libs = pkg_dir.with_name(name + ".libs")
+        if libs.is_dir():
+            (only / libs.name).symlink_to(libs)
+    args = {
+        "zip": str(linux_zip),
+        "tmp": str(tmp),
+        "video": str(SHARED_VIDEO) if SHARED_VIDEO.is_file() else "",
+        "frames": 30,
+        "onnx": "" if lift_onnx == DEFAULT_ONNX else str(lift_onnx),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BLENDER"))}
+    env.update(BLENDER_USER_RESOURCES=str(tmp / "user"), PYTHONPATH=str(only))
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _SCRIPT, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+        timeout=300,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(lines[-1][len("RESULT ") :])
+    res["video"] = args["video"]
+    res["real_addon"] = (REPO / "addon" / "__init__.py").is_file()
+    res["user"] = str(tmp / "user")
+    return res
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_installed_zip_uses_only_its_own_wheels(installed):
+    wheels_site = str(Path(installed["user"]) / "extensions" / ".local")
+    assert installed["enabled"]
+    assert installed["core_file"].startswith(installed["ext_dir"])
+    for name, path in installed["modules"].items():
+        assert path.startswith(wheels_site), f"{name} came from {path}"
+    assert all(installed["absent"].values()), installed["absent"]
+    if installed["real_addon"]:
+        assert "lift" in installed["operators"]  # bpy.ops.lift_video.lift registered
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_installed_zip_reads_detects_and_lifts(installed):
+    assert installed["frames_read"] >= 12
+    assert installed["lift_backend"] == "onnxruntime"
+    assert installed["lift_shape"] == [installed["frames_read"], 17, 3]
+    assert installed["lift_finite"]
+    if "detected" not in installed:
+        pytest.skip(f"{TASK} missing: the zip has no pose model, detection not exercised")
+    if installed["video"]:
+        # A real person in every frame of the shared clip: nearly all must be found.
+        assert installed["detected"] >= 0.9 * installed["frames_read"]
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_installed_zip_is_removed_cleanly(installed):
+    assert not installed["enabled_after_remove"]
+    assert not installed["dir_after_remove"]
+
+
+# --------------------------------------------------------------------------------------
+# The cp313 wheel set (Blender 5.1+) under Python 3.13 + numpy 2, when both are at hand
+
+
+def _python313() -> str | None:
+    """A runnable CPython 3.13 (PATH, then pyenv), or None."""
+    candidates = [shutil.which("python3.13")]
+    candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
+    for exe in filter(None, candidates):
+        probe = subprocess.run(
+            [exe, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
+            return exe
+    return None
+
+
+_SCRIPT_313 = r"""
+import json, sys
+import numpy, cv2, mediapipe, onnxruntime
+from mediapipe.tasks.python import vision
+from dgnet_core.lifting import Lifter
+args = json.loads(sys.argv[1])
+cap = cv2.VideoCapture(args["video"])
+ok, frame = cap.read()
+lifter = Lifter.from_onnx(args["onnx"])
+out = lifter.lift(numpy.full((5, 17, 2), 100.0, numpy.float32), None, 320, 240)
+print("RESULT " + json.dumps({
+    "python": sys.version_info[:2], "numpy": numpy.__version__,
+    "frame": list(frame.shape) if ok else None, "lift": list(out.shape),
+    "files": [m.__file__ for m in (cv2, mediapipe, onnxruntime)],
+}))
+"""
+
+
+@pytest.mark.slow
+def test_cp313_wheels_run_under_python313_with_numpy2(tmp_path, lift_onnx):
+    py313 = _python313()
+    if py313 is None:
+        pytest.skip("no runnable python3.13; the cp313 build is checked only by the validator")
+    root = REPO
+    if not (REPO / "addon" / "__init__.py").is_file():
+        root = _fixture_root(tmp_path, with_task=False)
+        shutil.rmtree(root / "dgnet_core")
+        shutil.copytree(REPO / "dgnet_core", root / "dgnet_core")
+    cache = REPO / build.WHEELS_CACHE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a missing pose task is not what this checks
+            out = build.stage(
+                tmp_path / "stage",
+                with_wheels=True,
+                python_tag="cp313",
+                platforms=["linux-x64"],
+                root=root,
+                wheels_cache=cache,
+            )
+        # numpy 2 stands in for Blender 5.1's own; it is never part of the zip.
+        np_cache, np_req = cache / "test-only-numpy", "numpy==2.3.5"
+        np_cache.mkdir(parents=True, exist_ok=True)
+        if build.cached_wheel(np_cache, np_req, "cp313") is None:
+            build.pip_download([np_req], build.BUILDS["cp313"], "linux-x64", np_cache)
+        numpy_whl = build.cached_wheel(np_cache, np_req, "cp313")
+    except build.BuildError as exc:
+        pytest.skip(f"wheels not cached and PyPI unreachable: {exc}")
+    assert "Success" in build.validate(out)
+    site = tmp_path / "site"
+    for whl in [*sorted((out / "wheels").glob("*.whl")), numpy_whl]:
+        with zipfile.ZipFile(whl) as zf:
+            zf.extractall(site)
+    video = tmp_path / "clip.avi"
+    _write_clip(video)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(out)])
+    args = {"video": str(video), "onnx": str(lift_onnx)}
+    proc = subprocess.run(
+        [py313, "-S", "-c", _SCRIPT_313, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-2000:]
+    res = json.loads(lines[-1][len("RESULT ") :])
+    assert res["python"] == [3, 13] and res["numpy"].startswith("2.")
+    assert res["frame"] == [240, 320, 3] and res["lift"] == [5, 17, 3]
+    assert all(f.startswith(str(site)) for f in res["files"]), res["files"]
