@@ -36,11 +36,12 @@ def _read_frame(video: Path, index: int) -> np.ndarray | None:
 
 def save_preview(path: str | Path, video: str | Path, kp2d: np.ndarray,
                  joints_world: np.ndarray, frames: list[int] | None = None,
-                 title: str = "") -> Path:
+                 title: str = "", frame_indices: np.ndarray | None = None) -> Path:
     """Write a PNG with, per chosen frame: image + 2D joints, 3D front view, 3D side view.
 
-    kp2d (N, 17, 2) pixels; joints_world (N, 17, 3) metres, Z up. Frames default to four
-    evenly spaced ones.
+    kp2d (N, 17, 2) pixels; joints_world (N, 17, 3) metres, Z up. Frames (result indices)
+    default to four evenly spaced ones; ``frame_indices`` maps them to video frame numbers
+    when the result starts later than the video.
     """
     import matplotlib
 
@@ -55,7 +56,8 @@ def save_preview(path: str | Path, video: str | Path, kp2d: np.ndarray,
     hi = joints_world.reshape(-1, 3).max(0)
     pad = 0.1
     for row, f in zip(axes, frames):
-        img = _read_frame(Path(video), f)
+        src = int(frame_indices[f]) if frame_indices is not None else f
+        img = _read_frame(Path(video), src)
         if img is not None:
             row[0].imshow(img)
         for p, c in BONES:
@@ -64,7 +66,7 @@ def save_preview(path: str | Path, video: str | Path, kp2d: np.ndarray,
             for ax, (a, b) in ((row[1], (0, 2)), (row[2], (1, 2))):
                 ax.plot(joints_world[f, [p, c], a], joints_world[f, [p, c], b], "-o", ms=2,
                         lw=2, color=_bone_colour(p, c))
-        row[0].set_title(f"frame {f}: 2D")
+        row[0].set_title(f"frame {src}: 2D")
         row[0].axis("off")
         for ax, (a, b), name in ((row[1], (0, 2), "front (x, z)"), (row[2], (1, 2), "side (y, z)")):
             ax.set_xlim(lo[a] - pad, hi[a] + pad)
