@@ -1,0 +1,273 @@
+"""2D pose detection with MediaPipe's PoseLandmarker (Tasks API, VIDEO mode, offline model).
+
+Owns finding the offline ``.task`` model, running the landmarker frame by frame, and
+following ONE person through the clip: MediaPipe may return several poses per frame (and
+gives them no identity), so ``PersonTracker`` keeps the pose nearest to the previous track
+(mean 2D landmark distance, gated by the person's size) and never jumps to somebody else.
+
+Per detected frame it keeps MediaPipe's 33 normalised image landmarks (x, y, z), their
+visibility and MediaPipe's own metric world landmarks; ``iter_detect`` streams a video
+through it and collects those into a ``Detections`` (NaN where nobody was found).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LiftError, VideoError
+from .skeleton import MP_NUM
+from .video import VideoReader
+
+TASK_ENV = "LIFT_VIDEO_POSE_TASK"
+TASK_NAME = "pose_landmarker_full.task"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_task_path() -> Path:
+    """The offline pose model: ``$LIFT_VIDEO_POSE_TASK``, else ``dgnet_core/models/``, else
+    ``<repo>/.cache/models/`` (where ``scripts/build_pose_task.sh`` writes it).
+
+    Raises ``LiftError`` naming every place looked at when none exists.
+    """
+    env = os.environ.get(TASK_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise LiftError(f"{TASK_ENV} points to a missing file: {path}")
+        return path
+    candidates = [_PACKAGE_DIR / "models" / TASK_NAME,
+                  _PACKAGE_DIR.parent / ".cache" / "models" / TASK_NAME]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise LiftError(f"pose model {TASK_NAME} not found (looked in ${TASK_ENV}, "
+                    f"{', '.join(str(p) for p in candidates)}); build it with "
+                    "scripts/build_pose_task.sh")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """MediaPipe PoseLandmarker settings; ``num_poses > 1`` lets the tracker choose."""
+
+    num_poses: int = 2
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+@dataclass
+class PoseObservation:
+    """One person in one frame: MediaPipe landmarks (33) and their visibility."""
+
+    image: np.ndarray       # (33, 3) normalised x, y in [0, 1] of the frame, z relative
+    visibility: np.ndarray  # (33,) 0..1
+    world: np.ndarray       # (33, 3) metres, MediaPipe's hip-centred world frame
+
+    def pixels(self, width: int, height: int) -> np.ndarray:
+        """(33, 2) landmark positions in pixels."""
+        return self.image[:, :2] * np.array([width, height], np.float32)
+
+
+class PoseDetector:
+    """MediaPipe PoseLandmarker in VIDEO mode (context manager)."""
+
+    def __init__(self, task_path: str | Path | None = None,
+                 config: DetectorConfig | None = None) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.config = config or DetectorConfig()
+        path = Path(task_path) if task_path is not None else default_task_path()
+        if not path.is_file():
+            raise LiftError(f"pose model not found: {path}")
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=self.config.num_poses,
+            min_pose_detection_confidence=self.config.min_detection_confidence,
+            min_pose_presence_confidence=self.config.min_presence_confidence,
+            min_tracking_confidence=self.config.min_tracking_confidence,
+        )
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except Exception as exc:  # mediapipe raises RuntimeError/ValueError on a bad bundle
+            raise LiftError(f"cannot load pose model {path}: {str(exc).splitlines()[0]}"
+                            ) from None
+        self._last_ts = -1
+
+    def __enter__(self) -> PoseDetector:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
+        """All poses in one RGB frame (timestamps must increase; they are forced to)."""
+        import mediapipe as mp
+
+        ts = max(int(timestamp_ms), self._last_ts + 1)
+        self._last_ts = ts
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self._landmarker.detect_for_video(image, ts)
+        poses = []
+        for lms, world in zip(result.pose_landmarks, result.pose_world_landmarks):
+            img = np.array([(p.x, p.y, p.z) for p in lms], np.float32)
+            vis = np.array([p.visibility if p.visibility is not None else 1.0 for p in lms],
+                           np.float32)
+            wld = np.array([(p.x, p.y, p.z) for p in world], np.float32)
+            if img.shape == (MP_NUM, 3) and wld.shape == (MP_NUM, 3):
+                poses.append(PoseObservation(img, np.clip(vis, 0.0, 1.0), wld))
+        return poses
+
+
+class PersonTracker:
+    """Keeps one person: the largest at first, then always the one nearest the last track.
+
+    Distance is the mean pixel distance over landmarks visible in both poses. A candidate
+    farther than ``gate`` times the tracked person's size (bounding-box diagonal, growing
+    with the frames since it was last seen) is somebody else: the frame counts as missed.
+    """
+
+    def __init__(self, width: int, height: int, gate: float = 0.75,
+                 gate_growth: float = 0.2) -> None:
+        self.size = np.array([width, height], np.float32)
+        self.gate = gate
+        self.gate_growth = gate_growth
+        self._last: np.ndarray | None = None   # (33, 2) pixels
+        self._last_vis: np.ndarray | None = None
+        self._missed = 0
+
+    def choose(self, poses: Sequence[PoseObservation]) -> PoseObservation | None:
+        if not poses:
+            self._missed += 1
+            return None
+        pts = [p.image[:, :2] * self.size for p in poses]
+        if self._last is None:
+            best = int(np.argmax([_bbox_diag(q, p.visibility) for q, p in zip(pts, poses)]))
+        else:
+            dists = [self._distance(q, p.visibility) for q, p in zip(pts, poses)]
+            best = int(np.argmin(dists))
+            diag = _bbox_diag(self._last, self._last_vis)
+            limit = self.gate * max(diag, 0.05 * float(np.hypot(*self.size)))
+            limit *= 1.0 + self.gate_growth * self._missed
+            if dists[best] > limit:
+                self._missed += 1
+                return None
+        self._last, self._last_vis, self._missed = pts[best], poses[best].visibility, 0
+        return poses[best]
+
+    def _distance(self, pts: np.ndarray, vis: np.ndarray) -> float:
+        both = np.minimum(vis, self._last_vis) > 0.5
+        if both.sum() < 4:
+            both = np.ones(len(pts), bool)
+        return float(np.linalg.norm(pts[both] - self._last[both], axis=-1).mean())
+
+
+def _bbox_diag(pts: np.ndarray, vis: np.ndarray) -> float:
+    sel = pts[vis > 0.5] if (vis > 0.5).sum() >= 4 else pts
+    return float(np.linalg.norm(sel.max(axis=0) - sel.min(axis=0)))
+
+
+@dataclass
+class Detections:
+    """One tracked person over a frame range; NaN landmarks where ``detected`` is False."""
+
+    image: np.ndarray          # (N, 33, 3) normalised image landmarks
+    visibility: np.ndarray     # (N, 33)
+    world: np.ndarray          # (N, 33, 3) MediaPipe world landmarks, metres
+    detected: np.ndarray       # (N,) bool
+    frame_indices: np.ndarray  # (N,) source frame numbers
+    fps: float
+    width: int
+    height: int
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.detected)
+
+    def pixels(self) -> np.ndarray:
+        """(N, 33, 2) landmarks in pixels (NaN where not detected)."""
+        return self.image[..., :2] * np.array([self.width, self.height], np.float32)
+
+
+class _Growing:
+    """Append-only float32 buffer that doubles its capacity (no list of small arrays)."""
+
+    def __init__(self, shape: tuple[int, ...], capacity: int) -> None:
+        self.data = np.full((max(capacity, 16),) + shape, np.nan, np.float32)
+        self.n = 0
+
+    def append(self, value: np.ndarray | None) -> None:
+        if self.n == len(self.data):
+            grown = np.full((2 * len(self.data),) + self.data.shape[1:], np.nan, np.float32)
+            grown[: self.n] = self.data
+            self.data = grown
+        if value is not None:
+            self.data[self.n] = value
+        self.n += 1
+
+    def array(self) -> np.ndarray:
+        return self.data[: self.n].copy()
+
+
+def iter_detect(video: str | Path, start: int = 0, end: int | None = None,
+                task_path: str | Path | None = None, config: DetectorConfig | None = None,
+                chunk: int = 4) -> Generator[tuple[int, int], None, Detections]:
+    """Detect and track one person in frames ``[start, end)`` of a video.
+
+    A generator: every ``chunk`` frames it yields ``(frames_done, frames_total)`` (total is
+    an estimate from the container, 0 if unknown) so a caller can show progress or stop;
+    the ``Detections`` is its return value. Frames are streamed: memory does not grow with
+    the clip beyond the landmarks themselves (about 1 kB per frame).
+    """
+    with VideoReader(video) as reader:
+        info = reader.info
+        stop = end if end is not None else (info.frame_count or None)
+        total = max((stop or 0) - start, 0)
+        if info.frame_count and start >= info.frame_count:
+            raise VideoError(f"start frame {start} is past the end of the video "
+                             f"({info.frame_count} frames): {video}")
+        tracker = PersonTracker(info.width, info.height)
+        image = _Growing((MP_NUM, 3), total)
+        vis = _Growing((MP_NUM,), total)
+        world = _Growing((MP_NUM, 3), total)
+        found: list[bool] = []
+        indices: list[int] = []
+        with PoseDetector(task_path, config) as detector:
+            for index, rgb in reader.frames(start, end):
+                pose = tracker.choose(detector.detect(rgb, round(index * 1000.0 / info.fps)))
+                image.append(None if pose is None else pose.image)
+                vis.append(None if pose is None else pose.visibility)
+                world.append(None if pose is None else pose.world)
+                found.append(pose is not None)
+                indices.append(index)
+                if len(found) % chunk == 0:
+                    yield len(found), max(total, len(found))
+    if not found:
+        raise VideoError(f"no frames in range [{start}, {end}) of {video}")
+    visibility = vis.array()
+    visibility[np.isnan(visibility)] = 0.0
+    return Detections(image.array(), visibility, world.array(), np.array(found, bool),
+                      np.array(indices, np.int64), info.fps, info.width, info.height,
+                      str(video))
+
+
+def detect_video(video: str | Path, start: int = 0, end: int | None = None,
+                 task_path: str | Path | None = None, config: DetectorConfig | None = None
+                 ) -> Detections:
+    """``iter_detect`` run to the end."""
+    gen = iter_detect(video, start, end, task_path, config)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
