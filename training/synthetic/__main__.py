@@ -1,0 +1,144 @@
+"""Command line for synthetic footage: render a clip, benchmark the renderer, evaluate e2e.
+
+    python -m training.synthetic render --motion walk --frames 48 --size 320 --out DIR
+    python -m training.synthetic render --joints clip.npy --out DIR
+    python -m training.synthetic bench --size 320 --frames 12 --samples-list 4,8,16
+    python -m training.synthetic evaluate --motions walk,wave,squat,turn,jump --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from .camera import CameraSpec
+from .mannequin import MannequinStyle
+from .motions import MOTIONS, BodyShape, load_joints, make_motion
+from .render import SceneSpec
+
+
+def _scene_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=int, default=320, help="square image size in pixels")
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--samples", type=int, default=SceneSpec.samples, help="Cycles samples")
+    p.add_argument("--denoise", action="store_true", help="turn the OIDN denoiser on")
+    p.add_argument("--threads", type=int, default=SceneSpec.threads,
+                   help="render threads (0 = all cores)")
+    p.add_argument("--focal-mm", type=float, default=CameraSpec.focal_mm)
+    p.add_argument("--camera", type=float, nargs=3, default=CameraSpec.location,
+                   metavar=("X", "Y", "Z"), help="camera position (Z-up metres)")
+    p.add_argument("--target", type=float, nargs=3, default=CameraSpec.target,
+                   metavar=("X", "Y", "Z"), help="point the camera looks at")
+    p.add_argument("--height", type=float, default=BodyShape.height,
+                   help="body height in metres for the procedural motions")
+    p.add_argument("--shirt", type=float, nargs=3, default=MannequinStyle.shirt,
+                   metavar=("R", "G", "B"), help="shirt colour, linear RGB 0..1")
+    p.add_argument("--trousers", type=float, nargs=3, default=MannequinStyle.trousers,
+                   metavar=("R", "G", "B"))
+
+
+def _spec(args) -> SceneSpec:
+    cam = CameraSpec(location=tuple(args.camera), target=tuple(args.target),
+                     focal_mm=args.focal_mm)
+    return SceneSpec(width=args.size, height=args.size, fps=args.fps, camera=cam,
+                     samples=args.samples, denoise=args.denoise, threads=args.threads)
+
+
+def _style(args) -> MannequinStyle:
+    return MannequinStyle(shirt=tuple(args.shirt), trousers=tuple(args.trousers))
+
+
+def _shape(args) -> BodyShape:
+    return BodyShape(height=args.height)
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m training.synthetic", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("render", help="render one clip (video + ground-truth npz)")
+    r.add_argument("--motion", default="walk", choices=sorted(MOTIONS))
+    r.add_argument("--joints", type=Path, help="(T,17,3) world joints .npy instead of a motion")
+    r.add_argument("--frames", type=int, default=48)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--name", default=None, help="file stem (default: the motion name)")
+    r.add_argument("--keep-frames", action="store_true", help="keep the PNG frames")
+    r.add_argument("--masks", action="store_true", help="also render person masks")
+    _scene_args(r)
+    b = sub.add_parser("bench", help="render speed for several sample counts")
+    b.add_argument("--frames", type=int, default=12)
+    b.add_argument("--samples-list", default="4,8,16")
+    b.add_argument("--motion", default="walk", choices=sorted(MOTIONS))
+    b.add_argument("--out", type=Path, default=Path("out/synthetic_bench"))
+    _scene_args(b)
+    e = sub.add_parser("evaluate", help="render, detect, lift and compare with the truth")
+    e.add_argument("--motions", default="walk,wave,squat,turn,jump",
+                   help="comma-separated procedural motions (may be empty)")
+    e.add_argument("--h36m", default="", help="comma-separated Human3.6M clips, e.g. "
+                   "'S9/Walking 1' (research data; results must not be committed)")
+    e.add_argument("--h36m-dir", type=Path,
+                   default=Path(__file__).resolve().parents[3] / "shared" / "data" / "h36m")
+    e.add_argument("--frames", type=int, default=48)
+    e.add_argument("--model", type=Path, default=None, help="default: the shipped model")
+    e.add_argument("--smoothing", default="savgol")
+    e.add_argument("--out", type=Path, default=Path("out/e2e"))
+    _scene_args(e)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from dgnet_core.errors import LiftError
+
+    from .render import render_sequence
+
+    spec, style = _spec(args), _style(args)
+    try:
+        if args.cmd == "render":
+            if args.joints is not None:
+                joints, motion = load_joints(str(args.joints), args.frames), args.joints.stem
+            else:
+                joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
+                motion = args.motion
+            out = render_sequence(joints, args.out, name=args.name or motion, spec=spec,
+                                  style=style, keep_frames=args.keep_frames, masks=args.masks,
+                                  motion=motion)
+            print(f"{out.video}\n{out.ground_truth}\n{out.seconds_per_frame:.2f} s/frame "
+                  f"(first frame {out.first_frame_seconds:.2f} s)")
+        elif args.cmd == "bench":
+            joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
+            print("| samples | denoise | size | wall s/frame | frames/s | CPU s/frame |")
+            print("|---:|---|---:|---:|---:|---:|")
+            for s in [int(x) for x in args.samples_list.split(",")]:
+                out = render_sequence(joints, args.out, name=f"bench_{s}", style=style,
+                                      spec=replace(spec, samples=s), progress=False)
+                print(f"| {s} | {'on' if spec.denoise else 'off'} | {args.size} | "
+                      f"{out.seconds_per_frame:.3f} | {1 / out.seconds_per_frame:.2f} | "
+                      f"{out.cpu_seconds_per_frame:.3f} |")
+        else:
+            from .evaluate_e2e import evaluate, h36m_clip, markdown_table, write_results
+
+            clips = {m: make_motion(m, args.frames, args.fps, _shape(args))
+                     for m in filter(None, args.motions.split(","))}
+            for name in filter(None, (s.strip() for s in args.h36m.split(","))):
+                clips[name] = h36m_clip(name, args.h36m_dir, args.frames,
+                                        step=max(1, round(50 / args.fps)))
+            if not clips:
+                raise SystemExit("nothing to evaluate: give --motions and/or --h36m")
+            t0 = time.perf_counter()
+            rows = evaluate(clips, args.out, size=args.size, model_path=args.model,
+                            smoothing=args.smoothing, spec=spec)
+            md, csv_path = write_results(rows, args.out)
+            print(markdown_table(rows))
+            print(f"{md}\n{csv_path}\n{time.perf_counter() - t0:.0f} s")
+    except (LiftError, FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
