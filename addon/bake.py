@@ -1,0 +1,175 @@
+"""Bake a LiftResult onto an armature: new action, quaternion + root location keys.
+
+Owns the keyframe side: a NEW action per run (named after the clip; Blender adds .001,
+.002 ... so nothing is overwritten), F-curves through slots and channelbags on Blender 4.4+
+and through ``action.fcurves`` on 4.2-4.3, bulk ``keyframe_points.add`` + ``foreach_set``.
+``apply_result`` is the one entry point that the operator, the CLI and the tests share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from . import rig as rigmod
+from .dgnet_core import retarget as rt
+
+
+@dataclass
+class BakeSettings:
+    """What to do with a LiftResult in the scene."""
+
+    target: bpy.types.Object | None = None  # None: build a new armature
+    rig_type: str = "AUTO"  # AUTO | LIFT | RIGIFY_META | RIGIFY | MIXAMO | CUSTOM
+    custom_map: rt.RigMap | None = None
+    root_motion: bool = True
+    foot_lock: bool = False
+    scale_to_rig: bool = True
+    first_frame: float = 1.0  # scene frame of the result's first frame (or of video frame 0)
+    first_frame_is_video_zero: bool = False  # True: first_frame is video frame 0 (clips)
+    frame_ratio: float = 1.0  # scene frames per video frame (scene fps / video fps)
+    name: str = "Lift"  # action (and new armature) name
+    set_scene_range: bool = False
+
+
+@dataclass
+class BakeReport:
+    obj: bpy.types.Object
+    action: bpy.types.Action
+    rig_type: str
+    frames: tuple[float, float]
+    bones_keyed: int
+
+
+def _linear() -> int:
+    return bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+
+
+def assign_new_action(obj: bpy.types.Object, name: str):
+    """Create a new action named ``name`` (made unique by Blender), assign it to ``obj``
+    and return ``(action, new_fcurve)`` where ``new_fcurve(path, index, group)`` works on
+    every supported Blender version."""
+    action = bpy.data.actions.new(name)
+    ad = obj.animation_data_create()
+    ad.action = action
+    if bpy.app.version >= (4, 4, 0):
+        from bpy_extras import anim_utils
+
+        slot = ad.action_slot
+        if slot is None:
+            slot = action.slots.new(id_type="OBJECT", name=obj.name)
+            ad.action_slot = slot
+        if hasattr(anim_utils, "action_ensure_channelbag_for_slot"):
+            bag = anim_utils.action_ensure_channelbag_for_slot(action, slot)
+        else:  # 4.4: no helper yet
+            layer = action.layers[0] if action.layers else action.layers.new("Layer")
+            strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
+            bag = strip.channelbag(slot, ensure=True)
+
+        def new_fcurve(path: str, index: int, group: str):
+            return bag.fcurves.new(path, index=index, group_name=group)
+    else:
+
+        def new_fcurve(path: str, index: int, group: str):
+            return action.fcurves.new(path, index=index, action_group=group)
+
+    return action, new_fcurve
+
+
+def _key(fc, frames: np.ndarray, values: np.ndarray, linear: int) -> None:
+    n = len(frames)
+    fc.keyframe_points.add(n)
+    co = np.empty(2 * n, dtype=np.float32)
+    co[0::2] = frames
+    co[1::2] = values
+    fc.keyframe_points.foreach_set("co", co)
+    fc.keyframe_points.foreach_set("interpolation", [linear] * n)
+    fc.update()
+
+
+def action_fcurves(obj: bpy.types.Object):
+    """The F-curves of the object's assigned action (any Blender version)."""
+    ad = obj.animation_data
+    if ad is None or ad.action is None:
+        return []
+    if bpy.app.version >= (4, 4, 0):
+        from bpy_extras import anim_utils
+
+        bag = anim_utils.action_get_channelbag_for_slot(ad.action, ad.action_slot)
+        return list(bag.fcurves) if bag is not None else []
+    return list(ad.action.fcurves)
+
+
+def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: rt.Retargeted,
+             spec: rt.RigSpec):
+    """Write ``out`` (rotations of mapped bones, root location) as a new action on ``obj``."""
+    action, new_fcurve = assign_new_action(obj, action_name)
+    linear = _linear()
+    frames = np.asarray(frames, dtype=np.float64)
+    for i in out.animated:
+        name = spec.bones[i].name
+        pb = obj.pose.bones[name]
+        pb.rotation_mode = "QUATERNION"
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
+        for k in range(4):
+            _key(new_fcurve(path, k, name), frames, out.quats[:, i, k], linear)
+    if spec.root is not None and out.root_location is not None:
+        name = spec.bones[spec.root].name
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].location'
+        for k in range(3):
+            _key(new_fcurve(path, k, name), frames, out.root_location[:, k], linear)
+    action.frame_range  # noqa: B018 (forces Blender to compute it)
+    return action
+
+
+RIG_TYPE_KEYS = {"AUTO": "auto", "LIFT": "lift", "RIGIFY_META": "rigify_meta",
+                 "RIGIFY": "rigify", "MIXAMO": "mixamo", "CUSTOM": "custom"}
+
+
+def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> BakeReport:
+    """Build or check the target, retarget ``result`` and bake a new action.
+
+    Raises ``RigError`` (wrong target / missing bones) before touching the scene when the
+    target is an existing armature.
+    """
+    joints = np.asarray(result.joints_world, dtype=np.float64)
+    if settings.target is not None:
+        obj = rigmod.ensure_armature(settings.target)
+        rig_map = rigmod.resolve_map(obj, settings.rig_type, settings.custom_map)
+    else:
+        lengths = rt.person_lengths(joints)
+        loc = context.scene.cursor.location.copy()
+        obj = rigmod.build_armature(context, settings.name, lengths, location=loc)
+        rig_map = rt.preset_map("lift", rigmod.bone_names(obj))
+    try:
+        spec = rigmod.rig_spec(obj, rig_map)
+        rigmod.reset_chain_pose(obj, spec)
+        if rig_map.rig_type == "rigify":
+            rigmod.set_rigify_fk(obj)
+            rigmod.fix_isolated_bones(obj, spec)
+        opts = rt.RetargetOptions(
+            root_motion=settings.root_motion,
+            scale_to_rig=settings.scale_to_rig and settings.target is not None,
+            foot_lock=settings.foot_lock)
+        # Keys on whole scene frames: resample when scene and video frame rates differ.
+        contacts = getattr(result, "contacts", None)
+        joints, contacts = rt.resample(joints, contacts, settings.frame_ratio)
+        out = rt.retarget(joints, spec, opts, contacts=contacts)
+        first = settings.first_frame + float(result.frame_indices[0]) * (
+            settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
+        frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
+        action = key_pose(obj, settings.name, frames, out, spec)
+    except Exception:
+        if settings.target is None:  # leave no half-made armature behind
+            arm = obj.data
+            bpy.data.objects.remove(obj)
+            bpy.data.armatures.remove(arm)
+        raise
+    f0, f1 = float(frames[0]), float(frames[-1])
+    if settings.set_scene_range:
+        scene = context.scene
+        scene.frame_start, scene.frame_end = int(np.floor(f0)), int(np.ceil(f1))
+    return BakeReport(obj=obj, action=action, rig_type=rig_map.rig_type, frames=(f0, f1),
+                      bones_keyed=len(out.animated))

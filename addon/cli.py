@@ -1,0 +1,269 @@
+"""Headless batch: ``blender -b --command lift_video ...`` and ``addon/headless.py``.
+
+Owns the command line: argument parsing, finding clips (files or folders), running the
+pipeline synchronously per clip, baking onto a new armature or a given rig, exporting
+.blend / .fbx / .bvh, a summary (printed and ``summary.json``) and exit codes:
+0 every clip worked, 1 at least one clip failed (the others still ran), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import bpy
+
+from . import bake, job
+from . import rig as rigmod
+from .dgnet_core import retarget as rt
+from .dgnet_core.errors import LiftError
+from .dgnet_core.pipeline import PipelineOptions
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+FORMATS = ("blend", "fbx", "bvh")
+RIG_TYPES = {"auto": "AUTO", "lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigify": "RIGIFY",
+             "mixamo": "MIXAMO", "custom": "CUSTOM"}
+
+
+class UsageError(Exception):
+    """Bad command line (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # no sys.exit inside Blender's command runner
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="lift_video",
+                description="Lift videos of a person to 3D and bake them onto an armature.")
+    p.add_argument("inputs", nargs="+", type=Path, help="video files and/or folders of videos")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--formats", default="blend,fbx,bvh",
+                   help="comma-separated output formats: blend, fbx, bvh (default: all)")
+    p.add_argument("--target", default="",
+                   help="armature object to animate (in the open file or --rig-file); "
+                        "default: a new armature per clip")
+    p.add_argument("--rig-file", type=Path, help=".blend file to append --target from")
+    p.add_argument("--rig-type", choices=sorted(RIG_TYPES), default="auto")
+    p.add_argument("--bone-map", type=Path, help="JSON bone map (implies --rig-type custom)")
+    p.add_argument("--model", default="", help="lifting model (.onnx / .safetensors)")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    p.add_argument("--smoothing", choices=("savgol", "one_euro", "none"), default="savgol")
+    p.add_argument("--frame-start", type=int, default=0, help="first video frame")
+    p.add_argument("--frame-end", type=int, default=None, help="last video frame (inclusive)")
+    p.add_argument("--no-root-motion", action="store_true", help="keep the body in place")
+    p.add_argument("--no-foot-lock", action="store_true", help="do not pin feet on contacts")
+    p.add_argument("--no-scale-to-rig", action="store_true",
+                   help="do not scale root motion to the rig's size")
+    p.add_argument("--quiet", action="store_true", help="only the summary")
+    return p
+
+
+def find_videos(inputs: list[Path]) -> list[Path]:
+    clips: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            clips += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            clips.append(path)  # missing files fail per clip, with a clear message
+    return clips
+
+
+def _formats(text: str) -> list[str]:
+    fmts = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise UsageError(f"unknown format(s) {bad or text!r}; choose from {', '.join(FORMATS)}")
+    return fmts
+
+
+def _load_target(args) -> bpy.types.Object | None:
+    if not args.target:
+        if args.rig_file:
+            raise UsageError("--rig-file needs --target (the armature object's name)")
+        return None
+    if args.rig_file:
+        if not args.rig_file.is_file():
+            raise UsageError(f"rig file not found: {args.rig_file}")
+        with bpy.data.libraries.load(str(args.rig_file), link=False) as (src, dst):
+            if args.target not in src.objects:
+                raise UsageError(f"no object {args.target!r} in {args.rig_file}")
+            dst.objects = [args.target]
+        obj = dst.objects[0]
+        bpy.context.scene.collection.objects.link(obj)
+    else:
+        obj = bpy.data.objects.get(args.target)
+        if obj is None:
+            raise UsageError(f"no object {args.target!r} in the open file")
+    try:
+        return rigmod.ensure_armature(obj)
+    except LiftError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _select_only(context, obj) -> None:
+    for o in context.view_layer.objects:
+        o.select_set(False)
+    obj.select_set(True)
+    context.view_layer.objects.active = obj
+
+
+def export(context, obj, action, path_stem: Path, formats: list[str]) -> list[str]:
+    """Write the animated ``obj`` in each format; returns the files written."""
+    written = []
+    _select_only(context, obj)
+    scene = context.scene
+    if "fbx" in formats:
+        if not hasattr(bpy.ops.export_scene, "fbx"):
+            import addon_utils
+
+            addon_utils.enable("io_scene_fbx")
+        out = path_stem.with_suffix(".fbx")
+        with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
+            bpy.ops.export_scene.fbx(
+                filepath=str(out), use_selection=True, object_types={"ARMATURE"},
+                add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
+                bake_anim_use_nla_strips=False, bake_anim_force_startend_keying=True)
+        written.append(str(out))
+    if "bvh" in formats:
+        if not hasattr(bpy.ops.export_anim, "bvh"):
+            import addon_utils
+
+            addon_utils.enable("io_anim_bvh")
+        out = path_stem.with_suffix(".bvh")
+        with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
+            bpy.ops.export_anim.bvh(filepath=str(out), frame_start=scene.frame_start,
+                                    frame_end=scene.frame_end, rotate_mode="NATIVE")
+        written.append(str(out))
+    if "blend" in formats:
+        out = path_stem.with_suffix(".blend")
+        bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True, check_existing=False)
+        written.append(str(out))
+    return written
+
+
+def _clear_default_scene(context) -> None:
+    """An unsaved session starts with Blender's default objects: drop them (new-armature
+    mode only), so each .blend holds just the result."""
+    for obj in list(context.scene.objects):
+        bpy.data.objects.remove(obj)
+
+
+def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
+    t0 = time.perf_counter()
+    end = None if args.frame_end is None else args.frame_end + 1
+    options = PipelineOptions(
+        smoothing=args.smoothing, frame_start=max(0, args.frame_start), frame_end=end,
+        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None)
+    lift = job.LiftJob(clip, options)
+    last = -1.0
+    while not lift.step(1.0):
+        p = lift.progress
+        if p.fraction - last >= 0.1:
+            say(f"  {clip.name}: {p.message} ({100 * p.fraction:.0f}%)")
+            last = p.fraction
+    result = lift.result
+    scene = context.scene
+    # Exports run at the video's own frame rate (one key per video frame).
+    scene.render.fps = max(1, round(result.fps))
+    scene.render.fps_base = scene.render.fps / result.fps
+    settings = bake.BakeSettings(
+        target=target, rig_type=RIG_TYPES[args.rig_type] if custom is None else "CUSTOM",
+        custom_map=custom, root_motion=not args.no_root_motion,
+        foot_lock=not args.no_foot_lock, scale_to_rig=not args.no_scale_to_rig,
+        first_frame=float(scene.frame_start),
+        frame_ratio=job.scene_fps(scene) / max(result.fps, 1e-6), name=clip.stem,
+        set_scene_range=True)
+    prev_action = target.animation_data.action if target and target.animation_data else None
+    rep = bake.apply_result(context, result, settings)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        files = export(context, rep.obj, rep.action, args.out / clip.stem, formats)
+    finally:  # leave the session as it was for the next clip
+        if target is None:
+            arm = rep.obj.data
+            bpy.data.objects.remove(rep.obj)
+            bpy.data.armatures.remove(arm)
+        else:
+            target.animation_data.action = prev_action
+        bpy.data.actions.remove(rep.action)
+    return {"clip": str(clip), "ok": True, "frames": len(result), "files": files,
+            "rig_type": rep.rig_type, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (``register_cli_command`` and headless.py); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        formats = _formats(args.formats)
+        clips = find_videos(args.inputs)
+        if not clips:
+            raise UsageError(f"no videos found in {', '.join(map(str, args.inputs))}")
+        context = bpy.context
+        target = _load_target(args)
+        custom = None
+        if args.bone_map:
+            try:
+                custom = rt.RigMap.load(args.bone_map)
+            except LiftError as exc:
+                raise UsageError(str(exc)) from None
+        if target is None and not bpy.data.filepath:
+            _clear_default_scene(context)
+    except UsageError as exc:
+        print(f"lift_video: error: {exc}", file=sys.stderr)
+        print(build_parser().format_usage(), file=sys.stderr, end="")
+        return 2
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, flush=True)
+
+    results = []
+    for i, clip in enumerate(clips, 1):
+        say(f"[{i}/{len(clips)}] {clip}")
+        try:
+            results.append(run_clip(context, clip, args, target, custom, formats, say))
+        except LiftError as exc:
+            results.append({"clip": str(clip), "ok": False, "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - one bad clip must not stop the batch
+            results.append({"clip": str(clip), "ok": False,
+                            "error": f"{type(exc).__name__}: {exc}",
+                            "traceback": traceback.format_exc()})
+    ok = [r for r in results if r["ok"]]
+    print(f"lift_video: {len(ok)}/{len(results)} clips done -> {args.out}")
+    for r in results:
+        if r["ok"]:
+            print(f"  OK    {Path(r['clip']).name}: {r['frames']} frames, "
+                  f"{', '.join(Path(f).name for f in r['files'])}")
+        else:
+            print(f"  FAIL  {Path(r['clip']).name}: {r['error']}")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+    except OSError as exc:
+        print(f"lift_video: could not write summary.json: {exc}", file=sys.stderr)
+    return 0 if len(ok) == len(results) else 1
+
+
+_HANDLE = None
+
+
+def register() -> None:
+    global _HANDLE
+    register_cli = getattr(bpy.utils, "register_cli_command", None)
+    if register_cli is not None:  # Blender 4.2+
+        _HANDLE = register_cli("lift_video", main)
+
+
+def unregister() -> None:
+    global _HANDLE
+    if _HANDLE is not None:
+        bpy.utils.unregister_cli_command(_HANDLE)
+        _HANDLE = None

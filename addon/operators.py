@@ -1,0 +1,316 @@
+"""Operators: ``lift_video.lift`` (modal, cancellable, synchronous in background) and the
+custom bone map tools (fill from names, load, save).
+
+``LiftRunner`` holds the logic of one run (start, tick, finish, cancel, progress display)
+so the modal operator, the synchronous path and the tests share it.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import StringProperty
+
+from . import bake, job
+from . import rig as rigmod
+from .dgnet_core import retarget as rt
+from .dgnet_core.errors import LiftError
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the user: engine errors as they are, anything else with its type."""
+    if isinstance(exc, LiftError):
+        return str(exc)
+    return f"Lift Video failed: {type(exc).__name__}: {exc}"
+
+
+def custom_map_from_props(props) -> rt.RigMap | None:
+    """The panel's custom bone map rows as a RigMap (None when empty)."""
+    bones = {row.bone: row.role for row in props.bone_map if row.bone}
+    if not bones:
+        return None
+    root = props.root_bone or next((b for b, r in bones.items() if r == "pelvis"), None)
+    return rt.RigMap(bones=bones, root=root, rig_type="custom")
+
+
+def fill_props_from_map(props, rig_map: rt.RigMap) -> None:
+    props.bone_map.clear()
+    by_role: dict[str, list[str]] = {}
+    for bone, role in rig_map.bones.items():
+        by_role.setdefault(role, []).append(bone)
+    for role in rt.ALL_ROLES:
+        for bone in by_role.get(role, [""]):
+            row = props.bone_map.add()
+            row.role = role
+            row.bone = bone
+    props.root_bone = rig_map.root or ""
+
+
+class LiftRunner:
+    """One lift: validate settings, step the pipeline, bake at the end, report progress."""
+
+    def __init__(self, context: bpy.types.Context, model_path: str = ""):
+        scene = context.scene
+        props = scene.lift_video
+        self.source = job.source_from_settings(context, props)
+        target = None
+        if props.target_mode == "EXISTING":
+            target = rigmod.ensure_armature(props.target)
+            # Fail now (before minutes of work) if the rig does not fit its map.
+            rigmod.resolve_map(target, props.rig_type, custom_map_from_props(props))
+        if not self.source.path.is_file():
+            raise LiftError(f"video not found: {self.source.path}")
+        self.settings = bake.BakeSettings(
+            target=target,
+            rig_type=props.rig_type,
+            custom_map=custom_map_from_props(props),
+            root_motion=props.root_motion,
+            foot_lock=props.foot_lock,
+            scale_to_rig=props.scale_to_rig,
+            first_frame=self.source.first_scene_frame,
+            first_frame_is_video_zero=self.source.is_clip,
+            name=self.source.name,
+            set_scene_range=props.set_scene_range,
+        )
+        options = job.pipeline_options(props, job.addon_prefs(context), model_path)
+        self.job = job.LiftJob(self.source.path, options)
+        self.report: bake.BakeReport | None = None
+
+    # progress display -------------------------------------------------------------
+    def show(self, context: bpy.types.Context) -> None:
+        run = context.window_manager.lift_video_run
+        run.running = True
+        run.progress = self.job.progress.fraction
+        run.message = self.job.progress.message
+        wm = context.window_manager
+        if context.window is not None:
+            wm.progress_update(int(1000 * self.job.progress.fraction))
+        ws = context.workspace
+        if ws is not None:
+            ws.status_text_set(f"Lift Video: {self.job.progress.message} "
+                               f"({100 * self.job.progress.fraction:.0f}%)  Esc: cancel")
+        for area in getattr(context.screen, "areas", []):
+            if area.type in {"VIEW_3D", "CLIP_EDITOR"}:
+                area.tag_redraw()
+
+    def begin(self, context: bpy.types.Context) -> None:
+        if context.window is not None:
+            context.window_manager.progress_begin(0, 1000)
+        self.show(context)
+
+    def end(self, context: bpy.types.Context) -> None:
+        run = context.window_manager.lift_video_run
+        run.running = False
+        run.progress = 0.0
+        run.message = ""
+        if context.window is not None:
+            context.window_manager.progress_end()
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+
+    # work -----------------------------------------------------------------------
+    def tick(self, budget_s: float = 0.05) -> bool:
+        """Advance the pipeline; True when the result is ready (then call ``finish``)."""
+        return self.job.step(budget_s)
+
+    def finish(self, context: bpy.types.Context) -> bake.BakeReport:
+        result = self.job.result
+        if not self.source.is_clip:
+            self.settings.frame_ratio = job.scene_fps(context.scene) / max(result.fps, 1e-6)
+        self.report = bake.apply_result(context, result, self.settings)
+        return self.report
+
+    def cancel(self) -> None:
+        self.job.cancel()
+
+
+class LIFTVIDEO_OT_lift(bpy.types.Operator):
+    """Lift the video to 3D and bake it onto the target armature (Esc cancels)"""
+
+    bl_idname = "lift_video.lift"
+    bl_label = "Lift Video"
+    bl_options = {"REGISTER", "UNDO"}
+
+    model_path: StringProperty(
+        name="Model", subtype="FILE_PATH", options={"SKIP_SAVE"},
+        description="Lifting model for this run (overrides the preferences)",
+    )
+
+    _timer = None
+    _runner: LiftRunner | None = None
+
+    @classmethod
+    def poll(cls, context):
+        run = getattr(context.window_manager, "lift_video_run", None)
+        return context.scene is not None and not (run and run.running)
+
+    def _start(self, context) -> bool:
+        try:
+            self._runner = LiftRunner(context, self.model_path)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one message
+            self.report({"ERROR"}, error_message(exc))
+            return False
+        return True
+
+    def _fail(self, context, exc: BaseException) -> set[str]:
+        self._stop_timer(context)
+        self._runner.cancel()
+        self._runner.end(context)
+        self.report({"ERROR"}, error_message(exc))
+        return {"CANCELLED"}
+
+    def _done(self, context) -> set[str]:
+        try:
+            rep = self._runner.finish(context)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(context, exc)
+        self._runner.end(context)
+        f0, f1 = rep.frames
+        self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on {rep.obj.name!r} "
+                              f"({rt.RIG_LABELS.get(rep.rig_type, rep.rig_type)}, "
+                              f"frames {f0:.0f}-{f1:.0f})")
+        return {"FINISHED"}
+
+    def execute(self, context):
+        """Synchronous run (scripts, ``--background``)."""
+        if not self._start(context):
+            return {"CANCELLED"}
+        try:
+            self._runner.job.run()
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(context, exc)
+        return self._done(context)
+
+    def invoke(self, context, _event):
+        if bpy.app.background or context.window is None:
+            return self.execute(context)  # modal timers do not run in the background
+        if not self._start(context):
+            return {"CANCELLED"}
+        self._runner.begin(context)
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.02, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            return self.cancel(context) or {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            ready = self._runner.tick(0.08)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(context, exc)
+        if not ready:
+            self._runner.show(context)
+            return {"RUNNING_MODAL"}
+        self._stop_timer(context)
+        return self._done(context)
+
+    def _stop_timer(self, context) -> None:
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+
+    def cancel(self, context):
+        self._stop_timer(context)
+        if self._runner is not None:
+            self._runner.cancel()
+            self._runner.end(context)
+        self.report({"WARNING"}, "Lift Video cancelled; the scene is unchanged")
+        return None
+
+
+def _target(context):
+    props = context.scene.lift_video
+    obj = props.target if props.target_mode == "EXISTING" else None
+    return obj if obj is not None and obj.type == "ARMATURE" else None
+
+
+class LIFTVIDEO_OT_bonemap_fill(bpy.types.Operator):
+    """Fill the custom bone map from the target's bone names (presets and common aliases)"""
+
+    bl_idname = "lift_video.bonemap_fill"
+    bl_label = "Fill Bone Map"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _target(context) is not None
+
+    def execute(self, context):
+        obj = _target(context)
+        names = rigmod.bone_names(obj)
+        kind = rt.detect_rig_type(names)
+        rig_map = rt.alias_map(names) if kind == "custom" else rt.preset_map(kind, names)
+        fill_props_from_map(context.scene.lift_video, rig_map)
+        found = sum(1 for b in rig_map.bones if b in names)
+        self.report({"INFO"}, f"{found} bones mapped ({rt.RIG_LABELS[kind]})")
+        return {"FINISHED"}
+
+
+class LIFTVIDEO_OT_bonemap_save(bpy.types.Operator):
+    """Save the custom bone map as a JSON file"""
+
+    bl_idname = "lift_video.bonemap_save"
+    bl_label = "Save Bone Map"
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+
+    def invoke(self, context, _event):
+        self.filepath = self.filepath or "bone_map.json"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        props = context.scene.lift_video
+        rig_map = custom_map_from_props(props)
+        if rig_map is None:
+            self.report({"ERROR"}, "the bone map is empty: use 'Fill Bone Map' first")
+            return {"CANCELLED"}
+        path = rig_map.save(bpy.path.abspath(self.filepath))
+        props.bone_map_path = str(path)
+        self.report({"INFO"}, f"bone map saved: {path}")
+        return {"FINISHED"}
+
+
+class LIFTVIDEO_OT_bonemap_load(bpy.types.Operator):
+    """Load a custom bone map from a JSON file"""
+
+    bl_idname = "lift_video.bonemap_load"
+    bl_label = "Load Bone Map"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+
+    def invoke(self, context, _event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        props = context.scene.lift_video
+        try:
+            rig_map = rt.RigMap.load(bpy.path.abspath(self.filepath))
+        except LiftError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        fill_props_from_map(props, rig_map)
+        props.rig_type = "CUSTOM"
+        props.bone_map_path = self.filepath
+        self.report({"INFO"}, f"bone map loaded: {len(rig_map.bones)} bones")
+        return {"FINISHED"}
+
+
+CLASSES = (LIFTVIDEO_OT_lift, LIFTVIDEO_OT_bonemap_fill, LIFTVIDEO_OT_bonemap_save,
+           LIFTVIDEO_OT_bonemap_load)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,135 @@
+"""Settings of the add-on: scene settings (panel), run state (window manager), preferences.
+
+Owns every bpy property the add-on registers: ``Scene.lift_video`` (source, target, rig
+type, bone map, options), ``WindowManager.lift_video_run`` (progress of the running job,
+never saved) and the add-on preferences (compute device, optional model path).
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from .dgnet_core.retarget import ALL_ROLES
+
+RIG_TYPE_ITEMS = [
+    ("AUTO", "Auto-detect", "Detect the rig type from the bone names"),
+    ("LIFT", "Lift Video", "An armature made by this add-on (17 joints)"),
+    ("RIGIFY_META", "Rigify Metarig", "Rigify's human metarig (spine, thigh.L, upper_arm.L...)"),
+    ("RIGIFY", "Rigify Rig", "A generated Rigify control rig (FK controls; limbs set to FK)"),
+    ("MIXAMO", "Mixamo", "Mixamo names (mixamorig:Hips, LeftUpLeg...)"),
+    ("CUSTOM", "Custom Bone Map", "Your own bone map (pre-filled from common names)"),
+]
+ROLE_ITEMS = [(r, r, f"Body part {r}") for r in ALL_ROLES]
+
+
+def _is_armature(_self, obj) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class LIFTVIDEO_PG_bone_pair(bpy.types.PropertyGroup):
+    """One row of a custom bone map: body part -> bone name."""
+
+    role: EnumProperty(name="Body Part", items=ROLE_ITEMS)
+    bone: StringProperty(name="Bone", description="Bone of the target armature")
+
+
+class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
+    """Scene settings shown in the Lift Video panel."""
+
+    source_type: EnumProperty(
+        name="Source",
+        items=[("CLIP", "Movie Clip", "A movie clip data-block"),
+               ("FILE", "File", "A video file on disk")],
+        default="CLIP",
+    )
+    clip: PointerProperty(name="Clip", type=bpy.types.MovieClip)
+    filepath: StringProperty(name="Video", subtype="FILE_PATH")
+    target_mode: EnumProperty(
+        name="Target",
+        items=[("NEW", "New Armature", "Create a new armature sized to the person"),
+               ("EXISTING", "Existing Rig", "Animate an armature already in the scene")],
+        default="NEW",
+    )
+    target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature)
+    rig_type: EnumProperty(name="Rig Type", items=RIG_TYPE_ITEMS, default="AUTO")
+    bone_map: CollectionProperty(type=LIFTVIDEO_PG_bone_pair)
+    bone_map_index: IntProperty()
+    root_bone: StringProperty(name="Root Bone", description="Bone that receives root motion")
+    bone_map_path: StringProperty(name="Bone Map File", subtype="FILE_PATH")
+    smoothing: EnumProperty(
+        name="Smoothing",
+        items=[("SAVGOL", "Savitzky-Golay", "Zero-phase polynomial smoothing (best offline)"),
+               ("ONE_EURO", "One Euro", "Speed-adaptive smoothing"),
+               ("NONE", "None", "No smoothing")],
+        default="SAVGOL",
+    )
+    foot_lock: BoolProperty(name="Foot Locking", default=True,
+                            description="Pin feet while they touch the ground (less sliding)")
+    root_motion: BoolProperty(name="Root Motion", default=True,
+                              description="Let the body travel; off keeps it in place")
+    scale_to_rig: BoolProperty(name="Scale to Rig", default=True,
+                               description="Scale root motion by rig size / person size")
+    use_frame_range: BoolProperty(name="Frame Range", default=False,
+                                  description="Lift only part of the video")
+    frame_start: IntProperty(name="Start", default=0, min=0,
+                             description="First video frame (0 = first)")
+    frame_end: IntProperty(name="End", default=100, min=0,
+                           description="Last video frame (inclusive)")
+    set_scene_range: BoolProperty(name="Set Scene Range", default=True,
+                                  description="Fit the scene's frame range to the new action")
+
+
+class LIFTVIDEO_PG_run(bpy.types.PropertyGroup):
+    """State of the running job (window manager: never saved in files)."""
+
+    running: BoolProperty(default=False)
+    progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    message: StringProperty(default="")
+
+
+class LIFTVIDEO_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    device: EnumProperty(
+        name="Compute Device",
+        items=[("AUTO", "Auto", "GPU when available, else CPU"),
+               ("CPU", "CPU", "Always the CPU"),
+               ("GPU", "GPU", "CUDA GPU (needs a GPU build of the runtime)")],
+        default="AUTO",
+    )
+    model_path: StringProperty(
+        name="Model", subtype="FILE_PATH",
+        description="Optional lifting model (.onnx or .safetensors); empty = built-in model",
+    )
+
+    def draw(self, _context):
+        col = self.layout.column()
+        col.prop(self, "device")
+        col.prop(self, "model_path")
+
+
+CLASSES = (LIFTVIDEO_PG_bone_pair, LIFTVIDEO_PG_settings, LIFTVIDEO_PG_run,
+           LIFTVIDEO_AP_preferences)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.lift_video = PointerProperty(type=LIFTVIDEO_PG_settings)
+    bpy.types.WindowManager.lift_video_run = PointerProperty(type=LIFTVIDEO_PG_run)
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.lift_video_run
+    del bpy.types.Scene.lift_video
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

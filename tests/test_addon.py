@@ -1,0 +1,702 @@
+"""The Blender add-on, tested in bpy 5.0.1 from the STAGED extension (build.stage).
+
+Each group of checks runs in its own ``python`` subprocess (bpy keeps global state): the
+extension is registered from a temporary repository (``repos.new(custom_directory=...)``,
+``BLENDER_USER_RESOURCES`` in a temp dir), then the checks run and report JSON. The same
+file is the subprocess script (``python tests/test_addon.py <group> <json args>``).
+
+Covered: register / unregister, baking a synthetic LiftResult onto a new armature (bone
+heads follow the joints), a second run making a second action, a Rigify metarig, a
+generated Rigify rig and a Mixamo-named T-pose rig (limb directions follow the joints),
+clear errors for a mesh target and a rig missing bones, the operator on 20 frames of a real
+clip with a random model (from the preferences), cancel leaving the scene unchanged, and
+the headless script (one clip, a folder with a broken clip, a usage error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+N_FRAMES = 20
+
+pytest.importorskip("bpy", reason="needs the bpy module (pip install bpy==5.0.1)")
+pytestmark = pytest.mark.blender
+
+
+# --------------------------------------------------------------------------------------
+# pytest side
+
+
+def _run_group(group: str, args: dict, tmp: Path, timeout: int = 240) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
+    env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.run([sys.executable, __file__, group, json.dumps(args)],
+                          capture_output=True, text=True, env=env, cwd=tmp, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+@pytest.fixture(scope="module")
+def random_onnx(tmp_path_factory) -> Path:
+    """A random DG-Net as ONNX (the default weights may not exist yet)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    torch.set_num_threads(1)
+    from dgnet_core.weights import export_onnx, random_model
+
+    return Path(export_onnx(random_model(), tmp_path_factory.mktemp("model") / "random.onnx"))
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(REPO))
+    import build
+
+    out = build.stage(tmp_path_factory.mktemp("stage"), python_tag="cp311")
+    return out
+
+
+@pytest.fixture(scope="module")
+def clip_path(request) -> str:
+    """The shared dance clip, or '' (checks needing it are skipped)."""
+    videos = REPO.parent / "shared" / "data" / "videos"
+    clip = videos / "dance_600x600.mp4"
+    task = REPO / ".cache" / "models" / "pose_landmarker_full.task"
+    return str(clip) if clip.is_file() and task.is_file() else ""
+
+
+@pytest.fixture(scope="module")
+def scene_results(staged, random_onnx, clip_path, tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("blender")
+    return _run_group("scene", {"stage": str(staged), "onnx": str(random_onnx),
+                                "clip": clip_path}, tmp)
+
+
+def _ok(res: dict, name: str) -> dict:
+    part = res[name]
+    assert "error" not in part, part.get("error")
+    return part
+
+
+def test_registers_and_unregisters_cleanly(scene_results):
+    r = _ok(scene_results, "register")
+    assert r["module"].startswith("bl_ext.lift_test.lift_video")
+    assert r["ops"] == ["bonemap_fill", "bonemap_load", "bonemap_save", "lift"]
+    assert r["panels"] == [True, True]
+    assert r["prefs"] == ["device", "model_path"]
+    assert r["cli_registered"]
+    assert r["bl_options"] == ["REGISTER", "UNDO"]  # one undo step per lift
+    u = _ok(scene_results, "unregister")
+    assert u["ops"] == [] and not u["scene_prop"] and u["panels"] == [False, False]
+    assert not u["enabled"]
+
+
+def test_panel_draws_in_every_state(scene_results):
+    calls = _ok(scene_results, "panel_draw")["calls"]
+    for needed in ("operator:lift_video.lift", "operator:lift_video.bonemap_fill",
+                   "progress", "template_ID", "template_list", "prop_search"):
+        assert needed in calls, calls
+
+
+def test_new_armature_heads_follow_the_joints(scene_results):
+    r = _ok(scene_results, "own_rig")
+    assert r["bones"] == 17 and r["action"] == "synthetic"
+    assert r["keyed_paths"] == 12 * 4 + 3  # 12 mapped bones x quaternion + root location
+    assert r["keys_per_curve"] == [30]
+    assert r["max_head_error_m"] < 1e-3, r
+    assert r["rotation_modes"] == ["QUATERNION"]
+
+
+def test_second_run_makes_a_second_action(scene_results):
+    r = _ok(scene_results, "second_run")
+    assert r["actions"] == ["synthetic", "synthetic.001"]
+    assert r["assigned"] == "synthetic.001"
+    assert r["first_action_keys_unchanged"]
+
+
+def test_rigify_metarig_limbs_follow(scene_results):
+    r = _ok(scene_results, "rigify_meta")
+    assert r["rig_type"] == "rigify_meta"
+    assert len(r["angle_errors"]) == 9
+    assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
+
+
+def test_rigify_generated_rig_limbs_follow(scene_results):
+    r = scene_results["rigify"]
+    if r.get("skip"):
+        pytest.skip(r["skip"])
+    assert "error" not in r, r.get("error")
+    assert r["rig_type"] == "rigify"
+    assert r["ik_fk"] == [1.0] * 4
+    assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
+    assert r["head_error"] < 3.0
+
+
+@pytest.mark.parametrize("name", ["mixamo", "mixamo_fbx"])
+def test_mixamo_tpose_rig_limbs_follow(scene_results, name):
+    """Plain, and as FBX imports it (object rotated 90 deg about X, scale 0.01)."""
+    r = _ok(scene_results, name)
+    assert r["rig_type"] == "mixamo"
+    assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
+    # Root motion scaled to the rig: 1.2x the template person's hip height; grounded.
+    assert r["root_scale"] == pytest.approx(1.2 * 0.98 / 0.93, rel=0.02)
+    assert r["hips_z0"] == pytest.approx(1.2 * 1.0, abs=0.05)
+
+
+def test_mesh_target_and_incomplete_rig_give_clear_errors(scene_results):
+    r = _ok(scene_results, "errors")
+    assert "not an armature" in r["mesh"] and "Cube" in r["mesh"]
+    assert "no bone mapped for" in r["missing"] and "shin.L" in r["missing"]
+    assert "video not found" in r["no_video"] and "no_such_clip.mp4" in r["no_video"]
+    assert r["scene_unchanged"]
+
+
+def test_custom_bone_map_fill_save_load_and_bake(scene_results):
+    r = _ok(scene_results, "bone_map")
+    assert r["filled"] == {
+        "pelvis": "pelvis", "spine": "spine_01", "chest": "spine_02", "neck": "neck_01",
+        "head": "head", "upper_arm.L": "upperarm_l", "forearm.L": "lowerarm_l",
+        "upper_arm.R": "upperarm_r", "forearm.R": "lowerarm_r", "thigh.L": "thigh_l",
+        "shin.L": "calf_l", "thigh.R": "thigh_r", "shin.R": "calf_r"}
+    assert r["loaded"] == r["filled"] and r["root"] == "pelvis"
+    assert r["file"]["bones"]["calf_l"] == "shin.L"
+    assert r["rig_type"] == "custom"
+    assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
+
+
+def test_operator_on_a_real_clip(scene_results, clip_path):
+    if not clip_path:
+        pytest.skip("shared dance clip or pose task missing")
+    r = _ok(scene_results, "operator")
+    assert r["result"] == ["FINISHED"]
+    assert r["frames"] == N_FRAMES
+    # Keys on whole scene frames (scene fps / video fps = ratio).
+    assert r["keys_per_curve"] == [r["keyed_frames"]]
+    assert r["keyed_frames"] == int((N_FRAMES - 1) * r["ratio"] + 1e-9) + 1
+    assert r["action"] == "dance_600x600"
+    assert r["root_error_m"] < 1e-3, r  # the root bone carries the lifted pelvis
+    # Random weights give odd poses; bone lengths are medians, so heads follow loosely.
+    assert r["median_head_error_m"] < 0.15, r
+
+
+def test_cancel_leaves_the_scene_unchanged(scene_results, clip_path):
+    if not clip_path:
+        pytest.skip("shared dance clip or pose task missing")
+    r = _ok(scene_results, "cancel")
+    assert r["ticks"] >= 1 and not r["finished"]
+    assert r["before"] == r["after"]
+    assert not r["running"]
+
+
+def test_headless_script(staged, random_onnx, clip_path, tmp_path):
+    if not clip_path:
+        pytest.skip("shared dance clip or pose task missing")
+    res = _run_group("headless", {"stage": str(staged), "onnx": str(random_onnx),
+                                  "clip": clip_path, "out": str(tmp_path / "out")}, tmp_path)
+    one = res["single"]
+    assert one["code"] == 0, one
+    assert sorted(one["files"]) == ["dance_600x600.blend", "dance_600x600.bvh",
+                                    "dance_600x600.fbx", "summary.json"]
+    assert one["bvh_frames"] == N_FRAMES
+    batch = res["batch"]
+    assert batch["code"] == 1, batch
+    assert {Path(s["clip"]).name: s["ok"] for s in batch["summary"]} == {
+        "broken.mp4": False, "dance.mp4": True}
+    assert "broken.mp4" in batch["stdout"] and "1/2 clips" in batch["stdout"]
+    assert res["usage"]["code"] == 2 and "unknown format" in res["usage"]["stderr"]
+    rig = res["rig"]
+    assert rig["code"] == 0, rig
+    assert rig["files"] == ["dance_600x600.fbx", "summary.json"]
+    assert rig["summary"][0]["rig_type"] == "rigify_meta"
+
+
+# --------------------------------------------------------------------------------------
+# Subprocess side (runs in a fresh Python with bpy)
+
+
+def _posed(n: int):
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_retarget import posed_template
+
+    return posed_template(n)
+
+
+def _result(joints, fps=25.0, source="synthetic.mp4"):
+    import numpy as np
+
+    from dgnet_core.pipeline import LiftResult
+
+    n = len(joints)
+    return LiftResult(
+        joints_world=joints.astype(np.float32), joints_camera=joints.astype(np.float32),
+        keypoints_2d=np.zeros((n, 17, 2), np.float32), confidence=np.ones((n, 17), np.float32),
+        mp_world=np.zeros((n, 33, 3), np.float32), mp_image=np.zeros((n, 33, 3), np.float32),
+        contacts=np.zeros((n, 2), bool), detected=np.ones(n, bool),
+        frame_indices=np.arange(n), fps=fps, width=600, height=600,
+        intrinsics=np.eye(3), gaps=[], source=source)
+
+
+LIMB_JOINTS = {"upper_arm.L": (11, 12), "forearm.L": (12, 13), "upper_arm.R": (14, 15),
+               "forearm.R": (15, 16), "thigh.L": (4, 5), "shin.L": (5, 6), "thigh.R": (1, 2),
+               "shin.R": (2, 3), "chest": (7, 8)}
+
+
+def _angle_errors(bpy, obj, joints, frame0, bones: dict[str, str]) -> dict[str, float]:
+    """Max angle (deg) over frames between posed bone directions and the joint segments."""
+    import numpy as np
+
+    errs = {name: 0.0 for name in bones}
+    scene = bpy.context.scene
+    for f in range(len(joints)):
+        scene.frame_set(frame0 + f)
+        mw = obj.matrix_world
+        for name, role in bones.items():
+            pb = obj.pose.bones[name]
+            got = np.array(mw @ pb.tail) - np.array(mw @ pb.head)
+            a, b = LIMB_JOINTS[role]
+            want = joints[f, b] - joints[f, a]
+            cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
+            errs[name] = max(errs[name], float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+    return errs
+
+
+def _scene_state(bpy) -> dict:
+    return {"objects": sorted(o.name for o in bpy.data.objects),
+            "actions": sorted(a.name for a in bpy.data.actions),
+            "armatures": sorted(a.name for a in bpy.data.armatures),
+            "frame_range": [bpy.context.scene.frame_start, bpy.context.scene.frame_end]}
+
+
+def _group_scene(args: dict) -> dict:
+    import addon_utils
+    import bpy
+    import numpy as np
+
+    res: dict = {}
+
+    def check(name):
+        def deco(fn):
+            try:
+                res[name] = fn()
+            except Exception:  # noqa: BLE001 - reported to pytest
+                res[name] = {"error": traceback.format_exc()[-3000:]}
+            return fn
+        return deco
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    stage = Path(args["stage"])
+    bpy.context.preferences.extensions.repos.new(
+        name="Lift Test", module="lift_test", custom_directory=str(stage.parent))
+    pkg = "bl_ext.lift_test.lift_video"
+    mod = addon_utils.enable(pkg, default_set=True, handle_error=None)
+    bake = sys.modules[pkg + ".bake"]
+    operators = sys.modules[pkg + ".operators"]
+    ctx = bpy.context
+
+    @check("register")
+    def _():
+        prefs = ctx.preferences.addons[pkg].preferences
+        return {"module": mod.__name__,
+                "ops": sorted(n for n in dir(bpy.ops.lift_video) if not n.startswith("_")),
+                "panels": [hasattr(bpy.types, "LIFTVIDEO_PT_view3d"),
+                           hasattr(bpy.types, "LIFTVIDEO_PT_clip")],
+                "prefs": sorted(p.identifier for p in prefs.bl_rna.properties
+                                if p.identifier not in ("rna_type", "bl_idname")),
+                "cli_registered": sys.modules[pkg + ".cli"]._HANDLE is not None,
+                "bl_options": sorted(operators.LIFTVIDEO_OT_lift.bl_options)}
+
+    n = 30
+    joints = _posed(n)
+    result = _result(joints)
+
+    @check("own_rig")
+    def _():
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(name="synthetic"))
+        obj = rep.obj
+        from dgnet_core.skeleton import JOINT_NAMES
+
+        fcs = bake.action_fcurves(obj)
+        err = 0.0
+        for f in range(n):
+            ctx.scene.frame_set(int(rep.frames[0]) + f)
+            heads = np.array([np.array(obj.matrix_world @ obj.pose.bones[nm].head)
+                              for nm in JOINT_NAMES])
+            want = joints[f] - np.array([joints[0, 0, 0], joints[0, 0, 1], 0.0])
+            err = max(err, float(np.linalg.norm(heads - want, axis=-1).max()))
+        return {"bones": len(obj.data.bones), "action": rep.action.name,
+                "keyed_paths": len(fcs), "keys_per_curve": sorted({len(fc.keyframe_points)
+                                                                   for fc in fcs}),
+                "max_head_error_m": err,
+                "rotation_modes": sorted({obj.pose.bones[b.name].rotation_mode
+                                          for b in obj.data.bones if b.name in
+                                          ("Hip", "LShoulder", "RKnee")})}
+
+    @check("second_run")
+    def _():
+        obj = bpy.data.objects["synthetic"]
+        first = bpy.data.actions["synthetic"]
+        before = [tuple(kp.co) for kp in bake.action_fcurves(obj)[0].keyframe_points]
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=obj, name="synthetic"))
+        obj.animation_data.action = first
+        ad = obj.animation_data
+        ad.action_slot = first.slots[0]
+        after = [tuple(kp.co) for kp in bake.action_fcurves(obj)[0].keyframe_points]
+        obj.animation_data.action = rep.action
+        return {"actions": sorted(a.name for a in bpy.data.actions),
+                "assigned": rep.action.name, "first_action_keys_unchanged": before == after}
+
+    addon_utils.enable("rigify", default_set=True)
+
+    @check("rigify_meta")
+    def _():
+        bpy.ops.object.armature_human_metarig_add()
+        meta = ctx.object
+        meta.location = (3.0, 0.0, 0.0)
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=meta, name="meta"))
+        bones = {b: b for b in LIMB_JOINTS if b != "chest"}
+        bones["spine.003"] = "chest"
+        return {"rig_type": rep.rig_type,
+                "angle_errors": _angle_errors(bpy, meta, joints, int(rep.frames[0]), bones)}
+
+    @check("rigify")
+    def _():
+        meta = bpy.data.objects.get("metarig")
+        if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
+            return {"skip": "Rigify generation not available"}
+        ctx.view_layer.objects.active = meta
+        bpy.ops.pose.rigify_generate()  # from the rest pose: the metarig keeps its action
+        rig = bpy.data.objects["rig"]
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="rigify"))
+        bones = {f"ORG-{b}": b for b in LIMB_JOINTS if b != "chest"}
+        # The head control turns like the metarig's head bone (same rest, same motion).
+        head_err = 0.0
+        for f in range(n):
+            ctx.scene.frame_set(int(rep.frames[0]) + f)
+            a = np.array(rig.pose.bones["head"].matrix.to_3x3().normalized())
+            b = np.array(meta.pose.bones["spine.006"].matrix.to_3x3().normalized())
+            cos = (np.trace(a.T @ b) - 1) / 2
+            head_err = max(head_err, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+        return {"rig_type": rep.rig_type, "head_error": head_err,
+                "ik_fk": [rig.pose.bones[f"{b}_parent.{s}"]["IK_FK"]
+                          for b in ("upper_arm", "thigh") for s in "LR"],
+                "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones)}
+
+    def mixamo_rig(name, x_rot_deg, scale, offset):
+        """A Mixamo-named T-pose rig; FBX imports look like x_rot 90 deg, scale 0.01."""
+        from mathutils import Matrix, Vector
+        from test_retarget import _tpose_rig
+
+        names, parents, heads, tails = _tpose_rig()
+        to_arm = Matrix.Rotation(np.radians(x_rot_deg), 3, "X").inverted() * (1.0 / scale)
+        arm = bpy.data.armatures.new(name)
+        obj = bpy.data.objects.new(name, arm)
+        ctx.collection.objects.link(obj)
+        obj.location = offset
+        obj.rotation_euler = (np.radians(x_rot_deg), 0.0, 0.0)
+        obj.scale = (scale, scale, scale)
+        ctx.view_layer.objects.active = obj
+        bpy.ops.object.mode_set(mode="EDIT")
+        ebs = []
+        for i, nm in enumerate(names):
+            eb = arm.edit_bones.new(nm)
+            eb.head = to_arm @ Vector(heads[i])
+            eb.tail = to_arm @ Vector(tails[i])
+            eb.roll = 0.7 * i  # arbitrary rolls: the solver must not care
+            ebs.append(eb)
+        for i, p in enumerate(parents):
+            if p >= 0:
+                ebs[i].parent = ebs[p]
+        bpy.ops.object.mode_set(mode="OBJECT")
+        return obj
+
+    def mixamo_check(obj):
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=obj, name=obj.name))
+        m = {"LeftArm": "upper_arm.L", "LeftForeArm": "forearm.L", "RightArm": "upper_arm.R",
+             "RightForeArm": "forearm.R", "LeftUpLeg": "thigh.L", "LeftLeg": "shin.L",
+             "RightUpLeg": "thigh.R", "RightLeg": "shin.R"}
+        bones = {"mixamorig:" + k: v for k, v in m.items()}
+        errs = _angle_errors(bpy, obj, joints, int(rep.frames[0]), bones)
+        hips = []
+        for f in (0, n - 1):
+            ctx.scene.frame_set(int(rep.frames[0]) + f)
+            hips.append(np.array(obj.matrix_world @ obj.pose.bones["mixamorig:Hips"].head))
+        travel = np.linalg.norm(hips[1][:2] - hips[0][:2])
+        return {"rig_type": rep.rig_type, "angle_errors": errs, "hips_z0": float(hips[0][2]),
+                "root_scale": float(travel / np.linalg.norm(joints[-1, 0, :2]
+                                                            - joints[0, 0, :2]))}
+
+    @check("mixamo")
+    def _():
+        return mixamo_check(mixamo_rig("mixamo", 0.0, 1.0, (-3.0, 0.0, 0.0)))
+
+    @check("mixamo_fbx")
+    def _():
+        return mixamo_check(mixamo_rig("mixamo_fbx", 90.0, 0.01, (-6.0, 0.0, 0.0)))
+
+    @check("errors")
+    def _():
+        before = _scene_state(bpy)
+        bpy.ops.mesh.primitive_cube_add()
+        cube = ctx.object
+        before = _scene_state(bpy)
+        props = ctx.scene.lift_video
+        props.source_type = "FILE"
+        props.filepath = args["clip"] or __file__
+        props.target_mode = "EXISTING"
+        props.target = cube
+        out = {}
+        try:
+            bpy.ops.lift_video.lift()
+        except RuntimeError as exc:
+            out["mesh"] = str(exc)
+        arm = bpy.data.armatures.new("partial")
+        part = bpy.data.objects.new("partial", arm)
+        ctx.collection.objects.link(part)
+        ctx.view_layer.objects.active = part
+        bpy.ops.object.mode_set(mode="EDIT")
+        for nm in ("mixamorig:Hips", "mixamorig:LeftUpLeg", "mixamorig:LeftArm",
+                   "mixamorig:RightForeArm"):
+            arm.edit_bones.new(nm).tail = (0, 0, 1)
+        bpy.ops.object.mode_set(mode="OBJECT")
+        props.target = part
+        before = _scene_state(bpy)
+        try:
+            bpy.ops.lift_video.lift()
+        except RuntimeError as exc:
+            out["missing"] = str(exc)
+        props.target_mode = "NEW"
+        props.filepath = str(Path(args["stage"]) / "no_such_clip.mp4")
+        try:
+            bpy.ops.lift_video.lift()
+        except RuntimeError as exc:
+            out["no_video"] = str(exc)
+        out["scene_unchanged"] = _scene_state(bpy) == before
+        return out
+
+    @check("bone_map")
+    def _():
+        from mathutils import Vector
+        from test_retarget import _tpose_rig
+
+        ue = {"Hips": "pelvis", "Spine": "spine_01", "Spine2": "spine_02", "Neck": "neck_01",
+              "Head": "head", "LeftShoulder": "clavicle_l", "RightShoulder": "clavicle_r",
+              "LeftArm": "upperarm_l", "LeftForeArm": "lowerarm_l", "LeftHand": "hand_l",
+              "RightArm": "upperarm_r", "RightForeArm": "lowerarm_r", "RightHand": "hand_r",
+              "LeftUpLeg": "thigh_l", "LeftLeg": "calf_l", "LeftFoot": "foot_l",
+              "RightUpLeg": "thigh_r", "RightLeg": "calf_r", "RightFoot": "foot_r"}
+        names, parents, heads, tails = _tpose_rig(prefix="")
+        keep = [i for i, nm in enumerate(names) if nm in ue]
+        arm = bpy.data.armatures.new("custom")
+        obj = bpy.data.objects.new("custom", arm)
+        ctx.collection.objects.link(obj)
+        ctx.view_layer.objects.active = obj
+        bpy.ops.object.mode_set(mode="EDIT")
+        ebs = {}
+        for i in keep:
+            eb = arm.edit_bones.new(ue[names[i]])
+            eb.head, eb.tail = Vector(heads[i]), Vector(tails[i])
+            ebs[i] = eb
+        for i in keep:
+            p = parents[i]
+            while p >= 0 and p not in ebs:
+                p = parents[p]
+            if p >= 0:
+                ebs[i].parent = ebs[p]
+        bpy.ops.object.mode_set(mode="OBJECT")
+        props = ctx.scene.lift_video
+        props.target_mode, props.target, props.rig_type = "EXISTING", obj, "CUSTOM"
+        bpy.ops.lift_video.bonemap_fill()
+        filled = {row.role: row.bone for row in props.bone_map if row.bone}
+        path = Path(args["stage"]).parent / "map.json"
+        bpy.ops.lift_video.bonemap_save(filepath=str(path))
+        props.bone_map.clear()
+        bpy.ops.lift_video.bonemap_load(filepath=str(path))
+        loaded = {row.role: row.bone for row in props.bone_map if row.bone}
+        custom = operators.custom_map_from_props(props)
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(
+            target=obj, rig_type="CUSTOM", custom_map=custom, name="custom"))
+        bones = {b: r for r, b in filled.items() if r in LIMB_JOINTS}
+        return {"filled": filled, "loaded": loaded, "root": props.root_bone,
+                "rig_type": rep.rig_type, "file": json.loads(path.read_text()),
+                "angle_errors": _angle_errors(bpy, obj, joints, int(rep.frames[0]), bones)}
+
+    if args["clip"]:
+        @check("operator")
+        def _():
+            prefs = ctx.preferences.addons[pkg].preferences
+            prefs.model_path = args["onnx"]
+            props = ctx.scene.lift_video
+            props.source_type = "FILE"
+            props.filepath = args["clip"]
+            props.target_mode = "NEW"
+            props.use_frame_range = True
+            props.frame_start, props.frame_end = 0, N_FRAMES - 1
+            props.foot_lock = False  # so the root follows the raw lifted pelvis
+            ctx.scene.cursor.location = (0.0, 5.0, 0.0)
+            names = set(bpy.data.objects.keys())
+            out = bpy.ops.lift_video.lift()
+            (new,) = set(bpy.data.objects.keys()) - names
+            obj = bpy.data.objects[new]
+            fcs = bake.action_fcurves(obj)
+            # The same job again, to compare the bake with the lifted joints.
+            from dgnet_core.pipeline import run_pipeline
+
+            job = sys.modules[pkg + ".job"]
+            lifted = run_pipeline(args["clip"], job.pipeline_options(props, prefs),
+                                  progress=False)
+            from dgnet_core.retarget import resample
+            from dgnet_core.skeleton import JOINT_NAMES
+
+            fps = ctx.scene.render.fps / ctx.scene.render.fps_base
+            j, _ = resample(lifted.joints_world.astype(float), None, fps / lifted.fps)
+
+            errs, root = [], []
+            f0 = int(obj.animation_data.action.frame_range[0])
+            off = np.array([*(j[0, 0, :2]), 0.0]) - np.array([0.0, 5.0, 0.0])
+            for f in range(len(j)):
+                ctx.scene.frame_set(f0 + f)
+                heads = np.array([np.array(obj.matrix_world @ obj.pose.bones[nm].head)
+                                  for nm in JOINT_NAMES])
+                e = np.linalg.norm(heads - (j[f] - off), axis=-1)
+                errs.append(np.median(e))
+                root.append(e[0])
+            return {"result": sorted(out), "frames": len(lifted), "keyed_frames": len(j),
+                    "ratio": fps / lifted.fps,
+                    "keys_per_curve": sorted({len(fc.keyframe_points) for fc in fcs}),
+                    "action": obj.animation_data.action.name,
+                    "median_head_error_m": float(np.median(errs)),
+                    "root_error_m": float(max(root))}
+
+        @check("cancel")
+        def _():
+            props = ctx.scene.lift_video
+            props.target_mode = "NEW"
+            before = _scene_state(bpy)
+            runner = operators.LiftRunner(ctx, args["onnx"])
+            runner.begin(ctx)
+            ticks, finished = 0, False
+            while ticks < 3 and not finished:
+                finished = runner.tick(0.01)
+                runner.show(ctx)
+                ticks += 1
+            running_during = ctx.window_manager.lift_video_run.running
+            runner.cancel()
+            runner.end(ctx)
+            return {"ticks": ticks, "finished": finished, "running_during": running_during,
+                    "before": before, "after": _scene_state(bpy),
+                    "running": ctx.window_manager.lift_video_run.running}
+
+    @check("panel_draw")
+    def _():
+        panels = sys.modules[pkg + ".panels"]
+        calls: list[str] = []
+
+        class Layout:  # records UILayout calls and checks the property names exist
+            def __getattr__(self, name):
+                def method(*a, **kw):
+                    if name in ("prop", "prop_search", "template_ID"):
+                        data, prop = a[0], a[1]
+                        assert prop in data.bl_rna.properties, (name, prop)
+                    if name == "template_list":
+                        assert hasattr(bpy.types, a[0]), a[0]
+                        for data, prop in ((a[2], a[3]), (a[4], a[5])):
+                            assert prop in data.bl_rna.properties, (name, prop)
+                    if name == "operator":
+                        op_mod, op_name = a[0].split(".")
+                        assert hasattr(getattr(bpy.ops, op_mod), op_name), a[0]
+                    calls.append(name if name != "operator" else f"operator:{a[0]}")
+                    return self
+                return method
+
+        props = ctx.scene.lift_video
+        states = [("CLIP", "NEW", "AUTO", False), ("FILE", "EXISTING", "CUSTOM", True),
+                  ("FILE", "EXISTING", "AUTO", False)]
+        run = ctx.window_manager.lift_video_run
+        for source, mode, rig_type, running in states:
+            props.source_type, props.target_mode, props.rig_type = source, mode, rig_type
+            props.use_frame_range = running
+            run.running = running
+            panels.draw_lift_panel(Layout(), ctx)
+        run.running = False
+        return {"calls": sorted(set(calls))}
+
+    @check("unregister")
+    def _():
+        addon_utils.disable(pkg, default_set=True)
+        return {"ops": sorted(n for n in dir(bpy.ops.lift_video) if not n.startswith("_")),
+                "scene_prop": hasattr(bpy.types.Scene, "lift_video"),
+                "panels": [hasattr(bpy.types, "LIFTVIDEO_PT_view3d"),
+                           hasattr(bpy.types, "LIFTVIDEO_PT_clip")],
+                "enabled": pkg in {a.module for a in ctx.preferences.addons}}
+
+    return res
+
+
+def _group_headless(args: dict) -> dict:
+    """Run addon/headless.py (plain Python + bpy) three times."""
+    out = Path(args["out"])
+    script = REPO / "addon" / "headless.py"
+    common = ["--model", args["onnx"], "--frame-end", str(N_FRAMES - 1)]
+
+    def run(argv):
+        p = subprocess.run([sys.executable, str(script), *argv], capture_output=True,
+                           text=True, timeout=200)
+        return p.returncode, p.stdout, p.stderr
+
+    res = {}
+    code, so, se = run([args["clip"], "-o", str(out / "one"), *common])
+    files = sorted(p.name for p in (out / "one").iterdir()) if (out / "one").is_dir() else []
+    bvh_frames = None
+    bvh = out / "one" / "dance_600x600.bvh"
+    if bvh.is_file():
+        for line in bvh.read_text().splitlines():
+            if line.startswith("Frames:"):
+                bvh_frames = int(line.split()[1])
+    res["single"] = {"code": code, "files": files, "bvh_frames": bvh_frames,
+                     "stdout": so[-2000:], "stderr": se[-2000:]}
+    clips = out / "clips"
+    clips.mkdir(parents=True)
+    (clips / "dance.mp4").symlink_to(args["clip"])
+    (clips / "broken.mp4").write_bytes(b"not a video at all")
+    code, so, se = run([str(clips), "-o", str(out / "batch"), "--formats", "bvh", *common])
+    summary = out / "batch" / "summary.json"
+    res["batch"] = {"code": code, "stdout": so[-3000:], "stderr": se[-2000:],
+                    "summary": json.loads(summary.read_text()) if summary.is_file() else []}
+    code, so, se = run([args["clip"], "-o", str(out / "x"), "--formats", "obj"])
+    res["usage"] = {"code": code, "stderr": se[-2000:]}
+
+    # A rig from another .blend: a Rigify metarig saved here.
+    import addon_utils
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("rigify")
+    bpy.ops.object.armature_human_metarig_add()
+    rig_file = out / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(rig_file))
+    code, so, se = run([args["clip"], "-o", str(out / "rig"), "--formats", "fbx",
+                        "--rig-file", str(rig_file), "--target", "metarig", *common])
+    summary = out / "rig" / "summary.json"
+    res["rig"] = {"code": code, "stdout": so[-2000:], "stderr": se[-2000:],
+                  "files": sorted(p.name for p in (out / "rig").glob("*")),
+                  "summary": json.loads(summary.read_text()) if summary.is_file() else []}
+    return res
+
+
+if __name__ == "__main__":
+    group, payload = sys.argv[1], json.loads(sys.argv[2])
+    sys.path.insert(0, str(REPO / "tests"))
+    fn = {"scene": _group_scene, "headless": _group_headless}[group]
+    print("RESULT " + json.dumps(fn(payload)), flush=True)

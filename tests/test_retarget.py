@@ -1,0 +1,337 @@
+"""Retarget maths (dgnet_core.retarget): rotations, roles, rigs, foot locking, bone maps.
+
+Pure numpy: target rigs are built here from rest heads/tails (rest orientation from the
+bone direction and a roll vector, as Blender does) and posed with a small forward-kinematics
+helper that applies pose-bone quaternions exactly like Blender's bone hierarchy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dgnet_core import retarget as rt
+from dgnet_core.errors import RigError
+from dgnet_core.skeleton import BONES, JOINT_NAMES, TEMPLATE_POSE, bone_lengths
+
+
+def rot(axis, deg):
+    return rt.axis_angle_matrix(np.asarray(axis, float), np.radians(deg))
+
+
+def posed_template(n: int = 30, seed: int = 0) -> np.ndarray:
+    """A rigid-proportion walk-ish motion: template with bent limbs, turning and travelling."""
+    rng = np.random.default_rng(seed)
+    t = TEMPLATE_POSE
+    out = []
+    for i in range(n):
+        j = t.copy()
+        ph = 2 * np.pi * i / n
+
+        def bend(joints, parent, kids, axis, deg):
+            r = rot(axis, deg)
+            pivot = joints[parent].copy()
+            joints[kids] = (joints[kids] - pivot) @ r.T + pivot
+
+        bend(j, 11, [12, 13], [0, 1, 0], 40 + 20 * np.sin(ph))  # left arm out
+        bend(j, 12, [13], [1, 0, 0], -(50 + 30 * np.sin(ph)))  # left elbow forward
+        bend(j, 14, [15, 16], [1, 0, 0], -30 * np.cos(ph))  # right arm swings
+        bend(j, 15, [16], [1, 0, 0], -70)
+        bend(j, 4, [5, 6], [1, 0, 0], -25 * np.sin(ph))  # left thigh
+        bend(j, 5, [6], [1, 0, 0], 40 + 20 * np.sin(ph))  # left knee (shin backward)
+        bend(j, 1, [2, 3], [1, 0, 0], 25 * np.sin(ph))
+        bend(j, 2, [3], [1, 0, 0], 15)
+        bend(j, 0, list(range(1, 17)), [1, 0, 0], -10 * np.sin(ph))
+        r = rot([0, 0, 1], 20 * np.sin(ph) + rng.normal(0, 1))
+        pelvis = j[0].copy()
+        j = (j - pelvis) @ r.T + pelvis + np.array([0.02 * i, -0.01 * i, 0.02 * np.sin(ph)])
+        out.append(j)
+    return np.asarray(out)
+
+
+def rest_matrix(head, tail, up):
+    """A Blender-like bone rest orientation: Y along the bone, Z toward ``up``."""
+    y = rt.normalize(np.asarray(tail, float) - head)
+    z = rt.normalize(up - np.dot(up, y) * y)
+    x = np.cross(y, z)
+    return np.stack([x, y, z], axis=-1)
+
+
+def make_spec(names, parents, heads, tails, rig_map, yaw_deg=0.0, scale=1.0):
+    r = rot([0, 0, 1], yaw_deg)
+    heads = np.asarray(heads) @ r.T
+    tails = np.asarray(tails) @ r.T
+    ups = []
+    for h, t in zip(heads, tails):
+        d = rt.normalize(t - h)
+        up = r @ np.array([0.0, -1.0, 0.0])
+        if abs(np.dot(up, d)) > 0.9:
+            up = np.array([0.0, 0.0, 1.0])
+        ups.append(up)
+    rest = np.array([rest_matrix(h, t, u) for h, t, u in zip(heads, tails, ups)])
+    return rt.spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
+
+
+def forward(spec: rt.RigSpec, out: rt.Retargeted) -> tuple[np.ndarray, np.ndarray]:
+    """Posed world heads and tails (N, B, 3) from pose quaternions + root location."""
+    n, nb = out.quats.shape[:2]
+    heads = np.zeros((n, nb, 3))
+    tails = np.zeros((n, nb, 3))
+    world = np.zeros((n, nb, 3, 3))
+    basis = rt.quat_to_matrix(out.quats)
+    for i, b in enumerate(spec.bones):
+        if b.parent < 0:
+            world[:, i] = b.rest @ basis[:, i]
+            loc = np.zeros((n, 3))
+            if spec.root == i and out.root_location is not None:
+                loc = out.root_location
+            heads[:, i] = b.head + spec.scale * np.einsum("ij,nj->ni", b.rest, loc)
+        else:
+            p = spec.bones[b.parent]
+            rel = p.rest.T @ b.rest
+            world[:, i] = world[:, b.parent] @ rel @ basis[:, i]
+            off = p.rest.T @ (b.head - p.head)
+            heads[:, i] = heads[:, b.parent] + np.einsum("nij,j->ni", world[:, b.parent], off)
+            if spec.root == i and out.root_location is not None:
+                heads[:, i] += spec.scale * np.einsum("nij,nj->ni", world[:, i],
+                                                      out.root_location)
+        length = np.linalg.norm(b.tail - b.head)
+        tails[:, i] = heads[:, i] + world[:, i][..., 1] * length
+    return heads, tails
+
+
+def lift_spec(joints, yaw_deg=0.0):
+    names, parents, heads, tails = rt.lift_rest_bones(rt.person_lengths(joints))
+    rig_map = rt.preset_map("lift", names)
+    return make_spec(names, parents, heads, tails, rig_map, yaw_deg)
+
+
+# --------------------------------------------------------------------------------------
+
+
+def test_rotation_helpers_roundtrip():
+    rng = np.random.default_rng(1)
+    q = rt.normalize(rng.normal(size=(50, 4)))
+    m = rt.quat_to_matrix(q)
+    assert np.allclose(m @ np.swapaxes(m, -1, -2), np.eye(3), atol=1e-9)
+    q2 = rt.matrix_to_quat(m)
+    assert np.allclose(np.abs(np.sum(q * q2, -1)), 1.0, atol=1e-9)
+    u, v = rt.normalize(rng.normal(size=(50, 3))), rt.normalize(rng.normal(size=(50, 3)))
+    s = rt.swing(u, v)
+    assert np.allclose(np.einsum("nij,nj->ni", s, u), v, atol=1e-9)
+    assert np.allclose(np.einsum("ij,j->i", rt.swing(u[0], -u[0]), u[0]), -u[0], atol=1e-9)
+    half = rt.slerp_matrix(np.eye(3), rot([0, 0, 1], 90), 0.5)
+    assert np.allclose(half, rot([0, 0, 1], 45), atol=1e-9)
+    flipped = rt.continuous_quats(np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0]]))
+    assert flipped[1, 0] == 1.0
+
+
+def test_template_gives_identity_roles():
+    d = rt.role_rotations(TEMPLATE_POSE[None])
+    for name, m in d.items():
+        assert np.allclose(m[0], np.eye(3), atol=1e-9), name
+
+
+def test_rigid_body_rotation_is_recovered_by_every_role():
+    r = rot([0.3, -0.5, 0.8], 70)
+    j = (TEMPLATE_POSE - TEMPLATE_POSE[0]) @ r.T
+    d = rt.role_rotations(j[None])
+    for name, m in d.items():
+        assert np.allclose(m[0], r, atol=1e-6), name
+
+
+def test_own_rig_heads_follow_joints_exactly_for_rigid_motion():
+    j = posed_template()
+    spec = lift_spec(j)
+    out = rt.retarget(j, spec, rt.RetargetOptions(root_motion=True, scale_to_rig=True))
+    assert out.scale == pytest.approx(1.0, abs=1e-9)
+    heads, _ = forward(spec, out)
+    target = j - np.array([*(j[0, 0, :2]), 0.0])  # root motion relative to frame 0
+    err = np.linalg.norm(heads - target, axis=-1)
+    assert err.max() < 1e-6, err.max()
+
+
+def test_yawed_rig_faces_its_own_way():
+    j = posed_template(10)
+    spec = lift_spec(j, yaw_deg=90)
+    assert rt.rig_yaw(spec) == pytest.approx(np.pi / 2, abs=1e-6)
+    out = rt.retarget(j, spec)
+    heads, _ = forward(spec, out)
+    r = rot([0, 0, 1], 90)
+    target = (j - np.array([*(j[0, 0, :2]), 0.0])) @ r.T
+    assert np.abs(heads - target).max() < 1e-6
+
+
+def _tpose_rig(scale=1.0, prefix="mixamorig:"):
+    """A Mixamo-named rig in T-pose (arms along +-X), 1.2x the template's size."""
+    k = 1.2
+    pts = {
+        "Hips": ([0, 0, 1.0], [0, 0, 1.1]), "Spine": ([0, 0, 1.1], [0, 0, 1.25]),
+        "Spine1": ([0, 0, 1.25], [0, 0, 1.4]), "Spine2": ([0, 0, 1.4], [0, 0, 1.55]),
+        "Neck": ([0, 0, 1.55], [0, 0, 1.65]), "Head": ([0, 0, 1.65], [0, 0, 1.85]),
+    }
+    for s, side in ((1, "Left"), (-1, "Right")):
+        pts[f"{side}Shoulder"] = ([0.03 * s, 0, 1.5], [0.18 * s, 0, 1.52])
+        pts[f"{side}Arm"] = ([0.18 * s, 0, 1.52], [0.46 * s, 0, 1.52])
+        pts[f"{side}ForeArm"] = ([0.46 * s, 0, 1.52], [0.72 * s, 0, 1.52])
+        pts[f"{side}Hand"] = ([0.72 * s, 0, 1.52], [0.8 * s, 0, 1.52])
+        pts[f"{side}UpLeg"] = ([0.1 * s, 0, 0.98], [0.1 * s, 0, 0.53])
+        pts[f"{side}Leg"] = ([0.1 * s, 0, 0.53], [0.1 * s, 0, 0.09])
+        pts[f"{side}Foot"] = ([0.1 * s, 0, 0.09], [0.1 * s, -0.12, 0.0])
+    parent = {"Hips": None, "Spine": "Hips", "Spine1": "Spine", "Spine2": "Spine1",
+              "Neck": "Spine2", "Head": "Neck"}
+    for side in ("Left", "Right"):
+        parent.update({f"{side}Shoulder": "Spine2", f"{side}Arm": f"{side}Shoulder",
+                       f"{side}ForeArm": f"{side}Arm", f"{side}Hand": f"{side}ForeArm",
+                       f"{side}UpLeg": "Hips", f"{side}Leg": f"{side}UpLeg",
+                       f"{side}Foot": f"{side}Leg"})
+    order = list(pts)
+    names = [prefix + n for n in order]
+    parents = [order.index(parent[n]) if parent[n] else -1 for n in order]
+    heads = np.array([pts[n][0] for n in order], float) * k
+    tails = np.array([pts[n][1] for n in order], float) * k
+    return names, parents, heads, tails
+
+
+LIMBS = {"upper_arm.L": (11, 12), "forearm.L": (12, 13), "upper_arm.R": (14, 15),
+         "forearm.R": (15, 16), "thigh.L": (4, 5), "shin.L": (5, 6), "thigh.R": (1, 2),
+         "shin.R": (2, 3), "chest": (7, 8)}
+
+
+def limb_angle_errors(spec, out, joints):
+    heads, tails = forward(spec, out)
+    errs = {}
+    for i, b in enumerate(spec.bones):
+        if b.role in LIMBS:
+            a, c = LIMBS[b.role]
+            want = rt.normalize(joints[:, c] - joints[:, a])
+            got = rt.normalize(tails[:, i] - heads[:, i])
+            errs[b.name] = np.degrees(np.arccos(np.clip(np.sum(want * got, -1), -1, 1))).max()
+    return errs
+
+
+def test_tpose_mixamo_rig_limbs_follow_lifted_directions():
+    j = posed_template()
+    names, parents, heads, tails = _tpose_rig()
+    assert rt.detect_rig_type(names) == "mixamo"
+    rig_map = rt.preset_map("mixamo", names)
+    assert rig_map.root == "mixamorig:Hips"
+    spec = make_spec(names, parents, heads, tails, rig_map)
+    out = rt.retarget(j, spec)
+    errs = limb_angle_errors(spec, out, j)
+    assert len(errs) == 9 and max(errs.values()) < 1.0, errs
+    # Root: scaled by rig size and grounded (rig floor is z=0 here).
+    hips = rt.rest_joints(rt.person_lengths(j))[[1, 4], 2].mean()
+    assert out.scale == pytest.approx(1.2 * 0.98 / hips, rel=1e-6)
+    heads_w, _ = forward(spec, out)
+    hip_i = spec.index("mixamorig:Hips")
+    assert np.allclose(heads_w[:, hip_i], out.root_world, atol=1e-9)
+    assert np.allclose(out.root_world[0, :2], heads[0, :2])
+
+
+def test_straight_limbs_use_swing_and_bent_limbs_their_plane():
+    j = TEMPLATE_POSE.copy()
+    # Left elbow bent 90 deg forward: the upper arm's twist follows the bend plane.
+    j[13] = j[12] + np.array([0.0, -1.0, 0.0]) * np.linalg.norm(j[13] - j[12])
+    d = rt.role_rotations(j[None])
+    fore_dir = d["forearm.L"][0] @ rt.normalize(TEMPLATE_POSE[13] - TEMPLATE_POSE[12])
+    assert np.allclose(fore_dir, [0, -1, 0], atol=0.05)
+    # The upper arm did not move, so (almost) no rotation for it.
+    ang = np.degrees(np.arccos((np.trace(d["upper_arm.L"][0]) - 1) / 2))
+    assert ang < 5.0
+
+
+def test_lock_feet_pins_contact_foot_horizontally():
+    j = np.repeat(TEMPLATE_POSE[None], 20, axis=0).copy()
+    j[:, :, 0] += np.linspace(0, 1.0, 20)[:, None]  # the whole body skates along +X
+    contacts = np.zeros((20, 2), bool)
+    contacts[:10, 0] = True  # left foot planted first half
+    locked = rt.lock_feet(j, contacts)
+    lfoot = locked[:10, 6, :2]
+    assert np.abs(lfoot - lfoot[0]).max() < 1e-9
+    assert np.abs(j[:10, 6, 0] - j[0, 6, 0]).max() > 0.4  # it did slide before
+    # After the contact the body moves again (offset kept, no jump).
+    step = np.diff(locked[9:12, 0, 0])
+    assert np.all(step > 0) and np.all(step < 0.1)
+    with pytest.raises(ValueError):
+        rt.lock_feet(j, contacts[:5])
+
+
+def test_rest_joints_scale_and_floor():
+    lengths = bone_lengths(TEMPLATE_POSE) * 1.1
+    rest = rt.rest_joints(lengths)
+    assert np.allclose(bone_lengths(rest), lengths)
+    assert rest[[3, 6], 2].min() > 0.05
+    assert rt.standing_pelvis_height(lengths) == pytest.approx(0.95 * 1.1, rel=0.03)
+    j = posed_template(5)
+    assert np.allclose(rt.person_lengths(j), bone_lengths(TEMPLATE_POSE), atol=1e-6)
+
+
+@pytest.mark.parametrize("names,expected", [
+    (["torso", "hips", "chest", "upper_arm_fk.L", "thigh_fk.L"], "rigify"),
+    (["spine", "spine.001", "upper_arm.L", "thigh.L", "shin.L"], "rigify_meta"),
+    (["mixamorig:Hips", "mixamorig:LeftUpLeg", "mixamorig:LeftArm",
+      "mixamorig:RightForeArm"], "mixamo"),
+    (list(JOINT_NAMES), "lift"),
+    (["Bone", "Bone.001"], "custom"),
+])
+def test_detect_rig_type(names, expected):
+    assert rt.detect_rig_type(names) == expected
+
+
+def test_alias_map_on_custom_names_and_json_roundtrip(tmp_path):
+    names = ["Root", "pelvis", "spine_01", "spine_02", "neck_01", "head",
+             "upperarm_l", "lowerarm_l", "upperarm_r", "lowerarm_r",
+             "thigh_l", "calf_l", "thigh_r", "calf_r", "hand_l"]
+    m = rt.alias_map(names)
+    assert m.bones == {"pelvis": "pelvis", "spine_01": "spine", "spine_02": "chest",
+                       "neck_01": "neck", "head": "head", "upperarm_l": "upper_arm.L",
+                       "lowerarm_l": "forearm.L", "upperarm_r": "upper_arm.R",
+                       "lowerarm_r": "forearm.R", "thigh_l": "thigh.L", "calf_l": "shin.L",
+                       "thigh_r": "thigh.R", "calf_r": "shin.R"}
+    assert m.root == "pelvis"
+    rt.check_map(m, names)
+    back = rt.RigMap.load(m.save(tmp_path / "map.json"))
+    assert back == m
+    ue = rt.alias_map(["Hips", "LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg", "LeftArm",
+                       "LeftForeArm", "RightArm", "RightForeArm"])
+    assert ue.bones["LeftLeg"] == "shin.L" and ue.bones["RightArm"] == "upper_arm.R"
+
+
+def test_bad_maps_give_clear_errors(tmp_path):
+    names = ["pelvis", "thigh_l", "calf_l"]
+    with pytest.raises(RigError, match="no bone mapped for: thigh.R, shin.R"):
+        rt.check_map(rt.alias_map(names), names)
+    with pytest.raises(RigError, match="bones not in the armature: nope"):
+        rt.check_map(rt.RigMap(bones={"nope": "pelvis"}), names)
+    (tmp_path / "bad.json").write_text('{"bones": {"a": "tail"}}')
+    with pytest.raises(RigError, match="unknown body parts: tail"):
+        rt.RigMap.load(tmp_path / "bad.json")
+    with pytest.raises(RigError, match="not found"):
+        rt.RigMap.load(tmp_path / "missing.json")
+
+
+def test_lift_rest_bones_layout():
+    names, parents, heads, tails = rt.lift_rest_bones()
+    assert names == list(JOINT_NAMES)
+    assert parents[JOINT_NAMES.index("LShoulder")] == JOINT_NAMES.index("Spine")
+    assert parents[JOINT_NAMES.index("LHip")] == JOINT_NAMES.index("Hip")
+    assert all(parents[i] < i for i in range(len(names)))
+    assert np.all(np.linalg.norm(tails - heads, axis=-1) > 0.02)
+    assert tails[[3, 6], 2].max() == pytest.approx(0.0)
+    assert len(BONES) == 16
+
+
+def test_resample_to_scene_rate():
+    j = np.repeat(TEMPLATE_POSE[None], 11, axis=0).copy()
+    j[:, :, 0] += np.arange(11)[:, None] * 0.1  # 0.1 m per video frame
+    contacts = np.zeros((11, 2), bool)
+    contacts[5:] = True
+    out, c = rt.resample(j, contacts, 24 / 10)  # 10 fps video into a 24 fps scene
+    assert len(out) == int(10 * 2.4) + 1 == len(c)
+    assert np.allclose(out[:, 0, 0] - out[0, 0, 0], np.arange(len(out)) * 0.1 / 2.4)
+    assert not c[0, 0] and c[-1, 0]
+    same, c2 = rt.resample(j, contacts, 1.0)
+    assert same is not None and np.array_equal(same, j) and c2 is contacts
+    with pytest.raises(ValueError):
+        rt.resample(j, None, -1.0)
