@@ -76,6 +76,7 @@ class PythonBuild:
 # flatbuffers, protobuf, coloredlogs, sympy.
 _RUNTIME: tuple[str, ...] = (
     "mediapipe==1.2.2",
+    "scipy==1.14.1",  # the engine's filters, gap interpolation, rotations; numpy>=1.23.5 OK
     "onnxruntime==1.23.2",  # newest with macosx_13 arm64 wheels; cp311 + cp313; numpy 1.x OK
     "opencv-python-headless==4.11.0.86",  # abi3; last accepting numpy 1.x (Blender <= 5.0)
     "certifi==2026.10.19.post1",

@@ -1,0 +1,110 @@
+"""Demo step 5: bake a clip onto a new armature and a Rigify metarig with the real extension.
+
+The extension is staged exactly as ``build.py`` packages it, registered in Blender (the
+``bpy`` module) from a temporary extensions repository, and driven through its operator
+``bpy.ops.lift_video.lift`` twice: once building a new armature, once onto Rigify's human
+metarig. The scene is saved as a .blend. Runs in its own process (``bake_demo`` below
+starts it) because ``BLENDER_USER_RESOURCES`` must be set before ``bpy`` is imported.
+
+    .venv/bin/python scripts/bake_demo.py VIDEO OUT.blend [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bake_demo(video: str | Path, blend: str | Path, model: str | Path | None = None) -> Path:
+    """Run this script in a fresh interpreter; returns the .blend path (raises on failure)."""
+    blend = Path(blend).resolve()
+    with tempfile.TemporaryDirectory(prefix="lift_video_demo_") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
+        env["BLENDER_USER_RESOURCES"] = str(Path(tmp) / "user")
+        cmd = [sys.executable, __file__, str(Path(video).resolve()), str(blend)]
+        if model:
+            cmd += ["--model", str(model)]
+        proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True)
+    report = [ln for ln in proc.stdout.splitlines() if ln.startswith("BAKED ")]
+    if proc.returncode != 0 or not report:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise RuntimeError("bake step failed: " + " | ".join(tail))
+    for name, info in json.loads(report[-1][len("BAKED "):]).items():
+        print(f"      {name:<22} action {info['action']!r}, {info['keys']} keys per curve, "
+              f"{info['curves']} curves")
+    return blend
+
+
+def _main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", type=Path)
+    parser.add_argument("blend", type=Path)
+    parser.add_argument("--model", default="")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    import bpy
+
+    import build
+
+    addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
+
+    stage = build.stage(Path(tempfile.mkdtemp(prefix="stage_")) / "ext", python_tag="cp311")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.extensions.repos.new(
+        name="Lift Video demo", module="lift_demo", custom_directory=str(stage.parent))
+    addon_utils.enable(f"bl_ext.lift_demo.{stage.name}", default_set=True, handle_error=None)
+    addon_utils.enable("rigify", default_set=True)
+    if args.model:
+        prefs = bpy.context.preferences.addons[f"bl_ext.lift_demo.{stage.name}"].preferences
+        prefs.model_path = args.model
+
+    scene = bpy.context.scene
+    props = scene.lift_video
+    props.source_type = "FILE"
+    props.filepath = str(args.video)
+    baked = {}
+
+    props.target_mode = "NEW"
+    if "FINISHED" not in bpy.ops.lift_video.lift():
+        return 1
+    baked["new armature"] = _describe(bpy.context.view_layer.objects.active)
+
+    bpy.ops.object.select_all(action="DESELECT")
+    bpy.ops.object.armature_human_metarig_add()
+    metarig = bpy.context.object
+    metarig.location = (1.5, 0.0, 0.0)
+    props.target_mode = "EXISTING"
+    props.target = metarig
+    props.rig_type = "AUTO"
+    if "FINISHED" not in bpy.ops.lift_video.lift():
+        return 1
+    baked["rigify metarig"] = _describe(metarig)
+
+    args.blend.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.blend))
+    print("BAKED " + json.dumps(baked))
+    return 0
+
+
+def _describe(obj) -> dict:
+    from bpy_extras import anim_utils
+
+    anim = obj.animation_data
+    action = anim.action
+    bag = anim_utils.action_get_channelbag_for_slot(action, anim.action_slot)
+    curves = list(bag.fcurves)
+    return {"object": obj.name, "action": action.name, "curves": len(curves),
+            "keys": len(curves[0].keyframe_points) if curves else 0}
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
