@@ -6,12 +6,15 @@
 Clips are made in ``--work`` (never in the repository) with OpenCV from the shared clips:
 ``two_people_1080p.avi`` ping-pong looped to ``--seconds`` at 1080p and resized to 720p;
 for the memory test the dance clip is looped at 30 fps and 360x360 to 1 and 10 minutes.
-Each measurement runs ``run_pipeline`` stage by stage in a fresh subprocess: detection fps
-(decode + MediaPipe + tracking), lifting fps (DG-Net incl. flip TTA), end-to-end fps (the
-whole job) and the child's peak RSS (``VmHWM``). The long runs use a tiny random
-lifting model without flip TTA (the engine's buffers are what grows with the clip; the
-model's memory is fixed) to keep them short. Without ``--model`` the lifting model is the
-default one if present, else a random full-size (paper) DG-Net.
+Each clip is measured in a fresh subprocess: first the whole job (``iter_pipeline``, which
+lifts on a second thread while detecting) for the end-to-end fps and the child's peak RSS
+(``VmHWM``, taken right after it); then, separately, detection alone (decode + MediaPipe +
+tracking) and lifting alone (DG-Net incl. flip TTA, over the job's 2D joints) for the
+per-stage fps. CPU seconds (all threads) are reported next to the wall time: on a shared
+machine they show the work, the wall time shows the load too. The long runs use a tiny
+random lifting model without flip TTA (the engine's buffers are what grows with the clip;
+the model's memory is fixed) and measure only the whole job. Without ``--model`` the
+lifting model is the default one if present, else a random full-size (paper) DG-Net.
 """
 
 from __future__ import annotations
@@ -67,47 +70,61 @@ def make_clip(src: Path, dst: Path, size: tuple[int, int], frames: int, fps: flo
     return dst
 
 
-def child(args: argparse.Namespace) -> None:
-    """Run one pipeline and print a JSON line of timings and memory."""
-    import torch
+def _timed(fn):
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t, time.process_time() - c
 
-    torch.set_num_threads(args.threads)
+
+def child(args: argparse.Namespace) -> None:
+    """Measure one clip and print a JSON line of timings and memory."""
+    if args.backend == "torch":  # onnxruntime runs without torch: keep it out of the RSS
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from dgnet_core.detect import detect_video
     from dgnet_core.lifting import Lifter
     from dgnet_core.pipeline import PipelineOptions, iter_pipeline
 
-    lifter = Lifter.from_file(args.model, backend=args.backend, device="cpu")
+    lifter = Lifter.from_file(args.model, backend=args.backend, device="cpu",
+                              threads=args.threads)
     lifter.flip_tta = not args.no_flip
     rss0 = _rss_mb()
-    marks: dict[str, float] = {}
-    rss: dict[str, float] = {}
-    t0 = time.perf_counter()
-    gen = iter_pipeline(args.clip, PipelineOptions(), lifter=lifter)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
-        if p.stage not in marks:
-            marks[p.stage] = time.perf_counter() - t0
-            rss[p.stage] = _rss_mb()
-    total = time.perf_counter() - t0
+
+    def whole():
+        gen = iter_pipeline(args.clip, PipelineOptions(), lifter=lifter)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
+
+    result, wall, cpu = _timed(whole)
     n = len(result)
     out = {
         "clip": Path(args.clip).name, "frames": n, "size": f"{result.width}x{result.height}",
-        "backend": lifter.backend, "flip": lifter.flip_tta,
-        "detect_fps": n / (marks["lift"] - marks["detect"]),
-        "lift_fps": n / (marks["place"] - marks["lift"]),
-        "end_to_end_fps": n / total, "seconds": total,
-        "rss_start_mb": rss0, "rss_after_detect_mb": rss["lift"], "rss_end_mb": _rss_mb(),
-        "peak_rss_mb": _peak_rss_mb(),
+        "backend": lifter.backend, "flip": lifter.flip_tta, "threads": args.threads,
+        "end_to_end_fps": n / wall, "seconds": wall, "cpu_seconds": cpu,
+        "rss_start_mb": rss0, "rss_end_mb": _rss_mb(), "peak_rss_mb": _peak_rss_mb(),
+        "load": os.getloadavg()[0],
     }
+    if not args.whole_only:
+        det, wall, cpu = _timed(lambda: detect_video(args.clip))
+        out.update(detect_fps=len(det) / wall, detect_cpu_fps=len(det) / cpu)
+        kp, conf = result.keypoints_2d, result.confidence
+        lifter.lift(kp[:64], conf[:64], result.width, result.height,
+                    intrinsics=result.intrinsics)  # warm-up
+        _, wall, cpu = _timed(lambda: lifter.lift(kp, conf, result.width, result.height,
+                                                  intrinsics=result.intrinsics))
+        out.update(lift_fps=n / wall, lift_cpu_fps=n / cpu)
     print(json.dumps(out))
 
 
-def run_child(clip: Path, model: Path, threads: int, no_flip: bool, backend: str) -> dict:
+def run_child(clip: Path, model: Path, threads: int, no_flip: bool, backend: str,
+              whole_only: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--child", str(clip), "--model", str(model),
            "--threads", str(threads), "--backend", backend] + (["--no-flip"] if no_flip else [])
+    cmd += ["--whole-only"] if whole_only else []
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode:
         raise SystemExit(f"child failed: {proc.stderr[-2000:]}")
@@ -144,6 +161,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     ap.add_argument("--no-flip", action="store_true")
+    ap.add_argument("--sizes", nargs="*", default=["720p", "1080p"],
+                    choices=["720p", "1080p"])
+    ap.add_argument("--whole-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -155,6 +175,8 @@ def main() -> None:
     n = int(round(args.seconds * 30))
     rows = []
     for name, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
+        if name not in args.sizes:
+            continue
         clip = make_clip(src, args.work / f"two_people_{name}_{n}.mp4", size, n, 30.0)
         r = run_child(clip, full, args.threads, args.no_flip, args.backend)
         rows.append(r)
@@ -163,18 +185,19 @@ def main() -> None:
         frames = int(round(minutes * 60 * 30))
         clip = make_clip(args.videos / "dance_600x600.mp4",
                          args.work / f"dance_360_{frames}.mp4", (360, 360), frames, 30.0)
-        r = run_child(clip, tiny, args.threads, True, args.backend)
+        r = run_child(clip, tiny, args.threads, True, args.backend, whole_only=True)
         r["minutes"] = minutes
         rows.append(r)
         print(json.dumps(r), flush=True)
     print()
     print("| clip | frames | lift backend | detect fps | lift fps | end-to-end fps | "
-          "peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
+          "end-to-end CPU s | peak RSS MB | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['clip']} ({r['size']}) | {r['frames']} | {r['backend']}"
-              f"{' +flip' if r['flip'] else ''} | {r['detect_fps']:.1f} | {r['lift_fps']:.1f} | "
-              f"{r['end_to_end_fps']:.1f} | {r['peak_rss_mb']:.0f} |")
+              f"{' +flip' if r['flip'] else ''} | {r.get('detect_fps', float('nan')):.1f} | "
+              f"{r.get('lift_fps', float('nan')):.1f} | {r['end_to_end_fps']:.1f} | "
+              f"{r['cpu_seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

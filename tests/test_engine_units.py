@@ -16,7 +16,7 @@ from dgnet_core.errors import FormatError, LiftError, NoPersonError, VideoError
 from dgnet_core.filters import one_euro, savgol, smooth
 from dgnet_core.gaps import detected_span, fill_gaps, find_gaps, runs
 from dgnet_core.io_formats import load_npz, parse_formats, save_outputs
-from dgnet_core.pipeline import LiftResult
+from dgnet_core.pipeline import LiftResult, PipelineOptions
 from dgnet_core.placement import (
     ANKLE_HEIGHT,
     CAMERA_TO_WORLD_AXES,
@@ -386,3 +386,294 @@ def test_video_reader_range_and_errors(tmp_path) -> None:
         VideoReader(tmp_path / "empty.mp4")
     with pytest.raises(VideoError, match="not found"):
         VideoReader(tmp_path / "nope.mp4")
+
+
+# ------------------------------------------------------------- fast tracking (detector)
+
+
+class _FakeLandmarker:
+    """Stands in for ``PoseDetector``: returns the poses a script gives for each frame."""
+
+    made: list[int] = []
+
+    def __init__(self, task_path, config) -> None:
+        self.num_poses = config.num_poses
+        _FakeLandmarker.made.append(config.num_poses)
+
+    def detect(self, frame, timestamp_ms):
+        people = frame(self.num_poses)
+        return people[: self.num_poses]
+
+    def close(self) -> None:
+        pass
+
+
+def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch) -> None:
+    import dgnet_core.detect as detect
+
+    monkeypatch.setattr(detect, "PoseDetector", _FakeLandmarker)
+    _FakeLandmarker.made = []
+    cfg = detect.DetectorConfig(num_poses=2, steady_frames=5)
+    tracked = []
+
+    def frame(t, fast_sees_other=False):
+        me, other = _obs((0.3 + 0.002 * t, 0.5)), _obs((0.8, 0.5), 0.25)
+
+        def poses(num_poses):
+            if num_poses == 1:  # the one-pose landmarker follows whoever it found first
+                return [other] if fast_sees_other else [me]
+            return [other, me]
+        return poses
+
+    with detect.TrackingDetector(1000, 1000, None, cfg) as det:
+        for t in range(12):
+            tracked.append(det.observe(frame(t), t))
+        assert _FakeLandmarker.made == [2, 1]   # full for 5 steady frames, then fast
+        assert det.fast_frames == 7
+        # The fast landmarker latches onto the other person: the gate rejects it and the
+        # frame goes through a fresh full landmarker, which finds our person.
+        tracked.append(det.observe(frame(12, fast_sees_other=True), 12))
+        assert _FakeLandmarker.made == [2, 1, 2] and det.fast_frames == 7
+        # A fresh fast one that picks the wrong person on its first frame doubles the wait.
+        for t in range(13, 17):  # frames 12-16: five steady frames with the full one
+            tracked.append(det.observe(frame(t), t))
+        assert _FakeLandmarker.made == [2, 1, 2, 1]
+        tracked.append(det.observe(frame(17, fast_sees_other=True), 17))
+        for t in range(18, 26):
+            tracked.append(det.observe(frame(t), t))
+        assert _FakeLandmarker.made == [2, 1, 2, 1, 2]  # still full: waits 10 frames now
+        tracked.append(det.observe(frame(26), 26))
+        assert _FakeLandmarker.made == [2, 1, 2, 1, 2, 1]
+    xs = [float(p.image[:, 0].mean()) for p in tracked]
+    assert all(p is not None for p in tracked) and np.abs(np.diff(xs)).max() < 0.01
+
+
+def test_tracking_detector_without_fast_tracking_keeps_one_landmarker(monkeypatch) -> None:
+    import dgnet_core.detect as detect
+
+    monkeypatch.setattr(detect, "PoseDetector", _FakeLandmarker)
+    _FakeLandmarker.made = []
+    with detect.TrackingDetector(1000, 1000, None,
+                                 detect.DetectorConfig(fast_tracking=False)) as det:
+        for t in range(40):
+            det.observe(lambda n: [_obs((0.5, 0.5))], t)
+    assert _FakeLandmarker.made == [2] and det.fast_frames == 0
+
+
+# ---------------------------------------------------- lifting while detecting (pipeline)
+
+
+def _tiny_lifter(output: str = "xyz"):
+    from dgnet_core.config import DGNetConfig
+    from dgnet_core.lifting import Lifter
+    from dgnet_core.weights import random_model
+
+    cfg = DGNetConfig(num_blocks=1, channels=32, importance_hidden=8, block_head_hidden=16,
+                      output=output)
+    return Lifter.from_model(random_model(cfg))
+
+
+def _synthetic_detections(n: int, missing: list[int], width: int = 640, height: int = 480):
+    """Poses of a person swaying across the frame, None in ``missing`` frames."""
+    from dgnet_core.detect import Detections
+
+    shape = np.random.default_rng(1).uniform(-0.15, 0.15, (33, 2))
+    poses = []
+    for t in range(n):
+        if t in missing:
+            poses.append(None)
+            continue
+        img = np.concatenate([shape + [0.5 + 0.2 * np.sin(t / 9), 0.5 + 0.02 * np.cos(t / 5)],
+                              np.zeros((33, 1))], 1).astype(np.float32)
+        vis = np.full(33, 0.9, np.float32)
+        poses.append(PoseObservation(img, vis, np.zeros((33, 3), np.float32)))
+    nan = np.full((n, 33, 3), np.nan, np.float32)
+    image, world = nan.copy(), nan.copy()
+    visibility = np.zeros((n, 33), np.float32)
+    for t, p in enumerate(poses):
+        if p is not None:
+            image[t], world[t], visibility[t] = p.image, p.world, p.visibility
+    det = Detections(image, visibility, world, np.array([p is not None for p in poses]),
+                     np.arange(n), 30.0, width, height, "synthetic.mp4")
+    return poses, det
+
+
+def _patch_detection(monkeypatch, poses, det, endless: bool = False):
+    """Make ``iter_pipeline`` detect ``poses`` (calling on_frame) without a video."""
+    import dgnet_core.pipeline as pipeline
+    from dgnet_core.video import VideoInfo
+
+    def fake_iter_detect(video, start=0, end=None, task_path=None, config=None, chunk=4,
+                         on_frame=None):
+        t = 0
+        while True:
+            for pose in poses:
+                if on_frame is not None:
+                    on_frame(pose)
+                t += 1
+                if t % chunk == 0:
+                    yield t, len(poses)
+            if not endless:
+                return det
+
+    info = VideoInfo("synthetic.mp4", 30.0, det.width, det.height, len(det))
+    monkeypatch.setattr(pipeline, "probe_video", lambda video: info)
+    monkeypatch.setattr(pipeline, "iter_detect", fake_iter_detect)
+
+
+def _drive(gen):
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _lift_threads(lifter):
+    """Record which thread runs each model call."""
+    import threading
+
+    names: list[str] = []
+    run = lifter.run_batch
+
+    def recording(x, cam=None):
+        names.append(threading.current_thread().name)
+        return run(x, cam)
+
+    lifter.run_batch = recording
+    return names
+
+
+def test_lifting_while_detecting_equals_lifting_afterwards(monkeypatch) -> None:
+    from dgnet_core.pipeline import iter_pipeline
+
+    poses, det = _synthetic_detections(150, [0, 1, 50, 51, 52, 100, 149])
+    lifter = _tiny_lifter()
+    expected = _drive(iter_pipeline("synthetic.mp4", detections=det, lifter=lifter))
+    _patch_detection(monkeypatch, poses, det)
+    threads = _lift_threads(lifter)
+    result = _drive(iter_pipeline("synthetic.mp4", lifter=lifter))
+    assert "lift-video-lifting" in threads  # most frames were lifted on the worker thread
+    assert len(result) == len(expected) == 147 and result.gaps == [(48, 51), (98, 99)]
+    assert np.abs(result.joints_camera - expected.joints_camera).max() < 1e-5
+    assert np.abs(result.joints_world - expected.joints_world).max() < 1e-5
+    assert np.array_equal(result.keypoints_2d, expected.keypoints_2d)
+
+
+def test_closing_the_pipeline_stops_the_lifting_thread(monkeypatch) -> None:
+    import gc
+    import threading
+
+    from dgnet_core.pipeline import iter_pipeline
+
+    poses, det = _synthetic_detections(64, [])
+    _patch_detection(monkeypatch, poses, det, endless=True)
+
+    def workers():
+        return [t for t in threading.enumerate() if t.name == "lift-video-lifting"]
+
+    assert workers() == []
+    for how in ("close", "drop"):
+        gen = iter_pipeline("synthetic.mp4", lifter=_tiny_lifter())
+        for _ in range(40):
+            next(gen)
+        assert len(workers()) == 1
+        if how == "close":
+            gen.close()
+        else:
+            del gen
+            gc.collect()
+        assert workers() == []
+
+
+def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
+    from dgnet_core.lifting import Lifter
+    from dgnet_core.pipeline import iter_pipeline
+    from dgnet_core.weights import export_onnx
+
+    lifter = _tiny_lifter("balanced")
+    kp = np.random.default_rng(2).uniform(100, 500, (9, 17, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match="intrinsics"):
+        lifter.lift(kp, None, 640, 480)
+    K1, K2 = intrinsics(640, 480, 55.0), intrinsics(640, 480, 90.0)
+    a = lifter.lift(kp, None, 640, 480, intrinsics=K1)
+    b = lifter.lift(kp, None, 640, 480, intrinsics=K2)
+    assert np.isfinite(a).all() and np.abs(a - b).max() > 1e-3  # the camera matters
+    # onnxruntime takes the same ``cam`` input and gives the same answer.
+    import torch
+
+    onnx = Lifter.from_onnx(export_onnx(_balanced_model(), tmp_path / "b.onnx"))
+    with torch.no_grad():
+        ref = Lifter.from_model(_balanced_model()).lift(kp, None, 640, 480, intrinsics=K1)
+    assert np.abs(onnx.lift(kp, None, 640, 480, intrinsics=K1) - ref).max() < 1e-4
+    with pytest.raises(ValueError, match="intrinsics"):
+        onnx.lift(kp, None, 640, 480)
+    # The pipeline passes its intrinsics: the lifted poses follow fov_deg.
+    _, det = _synthetic_detections(40, [])
+    results = [_drive(iter_pipeline("synthetic.mp4", PipelineOptions(fov_deg=fov),
+                                    detections=det, lifter=lifter)) for fov in (55.0, 90.0)]
+    expected = lifter.lift(results[0].keypoints_2d, results[0].confidence, 640, 480,
+                           intrinsics=results[0].intrinsics)
+    assert np.abs(bone_lengths(results[0].joints_camera)
+                  - bone_lengths(smooth(expected, "savgol", 30.0))).max() < 1e-4
+    assert np.abs(bone_lengths(results[0].joints_camera)
+                  - bone_lengths(results[1].joints_camera)).max() > 1e-3
+
+
+def _balanced_model():
+    from dgnet_core.config import DGNetConfig
+    from dgnet_core.weights import random_model
+
+    return random_model(DGNetConfig(num_blocks=1, channels=32, importance_hidden=8,
+                                    block_head_hidden=16, output="balanced"), seed=5)
+
+
+def test_flip_tta_in_one_call_averages_the_mirrored_prediction() -> None:
+    from dgnet_core.lifting import flip_input
+    from dgnet_core.skeleton import FLIP_PERM
+
+    lifter = _tiny_lifter()
+    kp = np.random.default_rng(3).uniform(100, 500, (21, 17, 2)).astype(np.float32)
+    calls = []
+    run = lifter.run_batch
+    lifter.run_batch = lambda x, cam=None: (calls.append(len(x)), run(x, cam))[1]
+    lifter.batch_size = 16
+    y = lifter.lift(kp, None, 640, 480)
+    assert calls == [16, 16, 10]  # 8 + 8 mirrored windows per call, last 5 + 5
+    lifter.flip_tta = False
+    plain = lifter.lift(kp, None, 640, 480)
+    mirrored_px = kp[:, list(FLIP_PERM)].copy()
+    mirrored_px[..., 0] = 640 - mirrored_px[..., 0]
+    m = lifter.lift(mirrored_px, None, 640, 480)[:, list(FLIP_PERM)]
+    m[..., 0] *= -1
+    assert np.abs(y - 0.5 * (plain + m)).max() < 1e-5
+    assert flip_input(np.zeros((1, 17, 2))).shape == (1, 17, 2)
+
+
+def test_frames_are_read_ahead_on_a_thread_that_stops(tmp_path) -> None:
+    import threading
+
+    from dgnet_core.detect import _Prefetch
+
+    def readers():
+        return [t for t in threading.enumerate() if t.name == "lift-video-decode"]
+
+    _write_clip(tmp_path / "c.avi", n=20)
+    with VideoReader(tmp_path / "c.avi") as video:
+        direct = [int(f[0, 0, 0]) for _, f in video.frames()]
+    with VideoReader(tmp_path / "c.avi") as video:
+        ahead = _Prefetch(video.frames(2, 15))
+        got = [(i, int(f[0, 0, 0])) for i, f in ahead]
+        ahead.close()
+    assert [i for i, _ in got] == list(range(2, 15)) and [v for _, v in got] == direct[2:15]
+    with VideoReader(tmp_path / "c.avi") as video:
+        ahead = _Prefetch(video.frames())
+        next(ahead)
+        assert len(readers()) == 1
+        ahead.close()  # stopped mid-clip: the thread ends
+        assert readers() == []
+    clip = (tmp_path / "c.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(clip[: len(clip) // 2])
+    with VideoReader(tmp_path / "cut.avi") as video, pytest.raises(VideoError, match="trunc"):
+        list(_Prefetch(video.frames()))
+    assert readers() == []
