@@ -1,0 +1,390 @@
+"""Train DG-Net: ``python -m training.train --preset paper --out runs/paper``.
+
+Owns the training loop: data sources from the config, the multi-level loss of
+``dgnet_core.model``, Adam with exponential decay per epoch, bf16 autocast and
+torch.compile on CUDA, DDP under torchrun (NCCL on CUDA, gloo on CPU), time-bounded runs
+(``--max-minutes``) with checkpoints and exact resume, a CSV log and a PNG of the curves,
+and the export of the inference model (safetensors + ONNX).
+
+Exact resume: the sample order of an epoch is a permutation seeded by (seed, epoch), and
+the augmentation RNG of a step is seeded by (seed, rank, step); the checkpoint holds the
+model, optimizer, scheduler and torch RNG state, so a resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from dgnet_core.model import DGNet, multilevel_loss
+from dgnet_core.weights import export_onnx, save_weights
+
+from . import h36m
+from .config import ABLATIONS, PRESETS, TrainConfig, make_config
+from .data import ReprojectSampler, build_windows
+
+LOG_FIELDS = ("step", "epoch", "samples", "lr", "train_loss", "train_mpjpe_mm",
+              "val_mpjpe_mm", "elapsed_min", "samples_per_s")
+
+
+class _TrainForward(nn.Module):
+    """forward() = DGNet.forward_train, so that DDP hooks see the training pass."""
+
+    def __init__(self, net: DGNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, cam=None):
+        return self.net.forward_train(x, cam)
+
+
+# ------------------------------------------------------------------------------ data
+def load_data(cfg: TrainConfig, data: h36m.H36MData | None = None) -> h36m.H36MData:
+    if data is not None:
+        return data
+    subjects = tuple(cfg.train_subjects) + tuple(cfg.test_subjects)
+    return h36m.load(cfg.data_root, subjects=subjects,
+                     detections=cfg.input_source == "det")
+
+
+def build_train_source(cfg: TrainConfig, data: h36m.H36MData):
+    if cfg.input_source == "reproject":
+        return ReprojectSampler(data, cfg.train_subjects, cfg.model.num_frames, cfg.augment,
+                                frame_step=cfg.frame_step, actions=cfg.train_actions)
+    return build_windows(data, cfg.train_subjects, source=cfg.input_source,
+                         in_channels=cfg.model.in_channels, num_frames=cfg.model.num_frames,
+                         actions=cfg.train_actions, frame_step=cfg.frame_step)
+
+
+def build_val_source(cfg: TrainConfig, data: h36m.H36MData):
+    """Held-out subset (test subjects, GT 2D unless training on detections)."""
+    src = "det" if cfg.input_source == "det" else "gt"
+    ds = build_windows(data, cfg.test_subjects, source=src, in_channels=cfg.model.in_channels,
+                       num_frames=cfg.model.num_frames)
+    return ds, np.arange(0, len(ds), max(1, cfg.val_frame_step))
+
+
+def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> dict:
+    if isinstance(source, ReprojectSampler):
+        return source.batch(idx, rng)
+    return source.batch(idx, rng, flip_prob=cfg.flip_prob, noise_px=cfg.noise_px)
+
+
+def _to(batch: dict, device) -> dict:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
+
+
+# ------------------------------------------------------------------------- checkpoint
+def save_checkpoint(path: Path, net: DGNet, opt, sched, state: dict) -> None:
+    """Model + optimizer + scheduler + RNG state in one torch file (tensors and numbers only,
+    so it loads with ``weights_only=True``); written atomically."""
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": net.state_dict(), "optim": opt.state_dict(),
+                "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
+                "state": json.dumps(state)}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, net: DGNet, opt, sched) -> dict:
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optim"])
+    sched.load_state_dict(ck["sched"])
+    torch.set_rng_state(ck["torch_rng"])
+    return json.loads(ck["state"])
+
+
+# ------------------------------------------------------------------------ evaluation
+@torch.no_grad()
+def predict(net: DGNet, ds, idx: np.ndarray, device="cpu", batch: int = 1024,
+            flip_tta: bool = False) -> np.ndarray:
+    """Predictions (len(idx), 17, 3) for frames ``idx`` of a WindowDataset."""
+    from dgnet_core.lifting import flip_input
+    from dgnet_core.skeleton import FLIP_PERM
+
+    net.eval()
+    out = []
+    balanced = net.cfg.output == "balanced"
+    for s in range(0, len(idx), batch):
+        b = ds.batch(idx[s:s + batch])
+        x = torch.from_numpy(b["x"]).to(device)
+        cam = torch.from_numpy(b["cam"]).to(device) if balanced else None
+        y = net(x, cam).float().cpu().numpy()
+        if flip_tta:
+            xf = torch.from_numpy(flip_input(b["x"])).to(device)
+            camf = None
+            if balanced:
+                camf = cam.clone()
+                camf[:, 2] *= -1
+            yf = net(xf, camf).float().cpu().numpy()[:, list(FLIP_PERM)]
+            yf[..., 0] *= -1
+            y = 0.5 * (y + yf)
+        out.append(y)
+    return np.concatenate(out) if out else np.zeros((0, 17, 3), np.float32)
+
+
+def val_mpjpe_mm(net: DGNet, ds, idx, device) -> float:
+    pred = predict(net, ds, idx, device)
+    return float(np.linalg.norm(pred - ds.targets[idx], axis=-1).mean() * 1000)
+
+
+# ----------------------------------------------------------------------------- train
+def train_step(fwd: nn.Module, net: DGNet, opt, b: dict, lam: float = 0.1,
+               balanced: bool = False, bf16: bool = False, grad_clip: float = 0.0):
+    """One optimisation step on a batch of tensors; returns (loss, network prediction)."""
+    device_type = b["x"].device.type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+        y, block_ys = fwd(b["x"], b["cam"] if balanced else None)
+        loss = multilevel_loss(y.float(), [p.float() for p in block_ys], b["y"], lam)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    opt.step()
+    return loss.detach(), y.detach()
+
+
+def _dist_info() -> tuple[int, int]:
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    return 0, 1
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
+          data: h36m.H36MData | None = None, export: str | None = None,
+          progress: bool = True) -> dict:
+    """Run (or resume) training into ``out_dir``; returns a summary dict.
+
+    Stops at the end of ``epochs``, at ``max_steps``, or after ``max_minutes`` (then
+    resume with ``resume=True``). Writes ``checkpoint.pt``, ``config.json``, ``log.csv``,
+    ``curves.png`` and ``model.safetensors`` (inference weights, float32).
+    """
+    t0 = time.time()
+    out = Path(out_dir)
+    rank, world = _dist_info()
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+                          if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.set_num_threads(max(1, cfg.threads))
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    if resume and (out / "config.json").exists():
+        cfg_saved = TrainConfig.from_json((out / "config.json").read_text())
+        cfg = replace(cfg_saved, max_minutes=cfg.max_minutes, max_steps=cfg.max_steps)
+    elif rank == 0:
+        (out / "config.json").write_text(cfg.to_json())
+
+    data = load_data(cfg, data)
+    source = build_train_source(cfg, data)
+    val_ds, val_idx = build_val_source(cfg, data)
+
+    torch.manual_seed(cfg.seed)
+    net = DGNet(cfg.model).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    state = {"step": 0, "epoch": 0, "samples": 0, "train_seconds": 0.0, "done": False}
+    if resume and ckpt.exists():
+        state = load_checkpoint(ckpt, net, opt, sched)
+    fwd: nn.Module = _TrainForward(net)
+    if world > 1:
+        fwd = nn.parallel.DistributedDataParallel(
+            fwd, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile and device.type == "cuda":
+        fwd = torch.compile(fwd)
+    use_bf16 = cfg.bf16 and device.type == "cuda"
+    lam = cfg.model.block_loss_weight if cfg.block_loss_weight is None else cfg.block_loss_weight
+    balanced = cfg.model.output == "balanced"
+
+    per_step = cfg.batch_size * world
+    steps_per_epoch = max(1, len(source) // per_step)
+    log_path = out / "log.csv"
+    if rank == 0 and not log_path.exists():
+        with open(log_path, "w", newline="") as f:
+            csv.writer(f).writerow(LOG_FIELDS)
+    last_ckpt = time.time()
+    stop_reason = "epochs"
+    val_every = cfg.val_every_steps or steps_per_epoch
+    run_loss, run_err, run_n, run_t = 0.0, 0.0, 0, time.time()
+
+    def log_row(val: float | None) -> None:
+        nonlocal run_loss, run_err, run_n, run_t
+        if rank != 0 or (run_n == 0 and val is None):
+            return
+        dt = time.time() - run_t
+        row = [state["step"], round(state["step"] / steps_per_epoch, 4), state["samples"],
+               f"{opt.param_groups[0]['lr']:.6g}",
+               f"{run_loss / max(run_n, 1):.5f}", f"{run_err / max(run_n, 1) * 1000:.2f}",
+               "" if val is None else f"{val:.2f}",
+               f"{(state['train_seconds']) / 60:.2f}",
+               f"{run_n * per_step / max(dt, 1e-9):.1f}"]
+        with open(log_path, "a", newline="") as f:
+            csv.writer(f).writerow(row)
+        run_loss, run_err, run_n, run_t = 0.0, 0.0, 0, time.time()
+
+    def checkpoint() -> None:
+        if rank == 0:
+            save_checkpoint(ckpt, net, opt, sched, state)
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    bar = None
+    if progress and rank == 0 and tqdm is not None:
+        bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=state["step"], unit="step",
+                   mininterval=5.0, file=sys.stderr)
+    seg_start = time.time()
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        perm = np.random.default_rng([cfg.seed, epoch]).permutation(len(source))
+        net.train()
+        while state["step"] < (epoch + 1) * steps_per_epoch:
+            k = state["step"] - epoch * steps_per_epoch
+            idx = perm[k * per_step + rank * cfg.batch_size:
+                       k * per_step + (rank + 1) * cfg.batch_size]
+            rng = np.random.default_rng([cfg.seed, rank, state["step"], 1])
+            b = _to(get_batch(source, idx, rng, cfg), device)
+            loss, y = train_step(fwd, net, opt, b, lam, balanced, use_bf16, cfg.grad_clip)
+            state["step"] += 1
+            state["samples"] += per_step
+            run_loss += float(loss)
+            run_err += float((y.float() - b["y"]).norm(dim=-1).mean())
+            run_n += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+            now = time.time()
+            state["train_seconds"] += now - seg_start
+            seg_start = now
+            if state["step"] % val_every == 0 and state["step"] % steps_per_epoch != 0:
+                log_row(val_mpjpe_mm(net, val_ds, val_idx, device) if rank == 0 else None)
+                net.train()
+            if cfg.max_steps and state["step"] >= cfg.max_steps:
+                stop_reason = "max_steps"
+                break
+            if cfg.max_minutes and now - t0 >= cfg.max_minutes * 60:
+                stop_reason = "max_minutes"
+                break
+            if now - last_ckpt >= cfg.ckpt_minutes * 60:
+                checkpoint()
+                last_ckpt = now
+        if stop_reason != "epochs":
+            break
+        state["epoch"] += 1
+        sched.step()
+        log_row(val_mpjpe_mm(net, val_ds, val_idx, device) if rank == 0 else None)
+        checkpoint()
+        last_ckpt = time.time()
+    else:
+        state["done"] = True
+    if stop_reason != "epochs":
+        log_row(None)
+    checkpoint()
+    if bar is not None:
+        bar.close()
+    summary = dict(state, stop_reason=stop_reason, out_dir=str(out))
+    if rank == 0:
+        final = DGNet(cfg.model)
+        final.load_state_dict(net.state_dict())
+        final.eval()
+        save_weights(final, out / "model.safetensors",
+                     metadata={"preset": cfg.preset, "steps": str(state["step"])})
+        plot_curves(log_path, out / "curves.png")
+        if export:
+            summary["export"] = [str(p) for p in export_model(final, export)]
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    if world > 1:
+        torch.distributed.barrier()
+    return summary
+
+
+def export_model(net: DGNet, stem: str | Path) -> list[Path]:
+    """Shipped form: float16 safetensors (no block heads) + ONNX with float16 weights."""
+    from dgnet_core.weights import load_model
+
+    stem = Path(stem)
+    st = save_weights(net, stem.with_suffix(".safetensors"), half=True)
+    onnx_path = export_onnx(load_model(st), stem.with_suffix(".onnx"), half_weights=True)
+    return [st, onnx_path]
+
+
+def plot_curves(log_path: Path, png: Path) -> None:
+    """Training loss / MPJPE and validation MPJPE against samples seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    samples = [int(r["samples"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    tr = [float(r["train_mpjpe_mm"]) for r in rows]
+    ax.plot(samples, tr, label="train MPJPE (mm)")
+    val = [(s, float(r["val_mpjpe_mm"])) for s, r in zip(samples, rows) if r["val_mpjpe_mm"]]
+    if val:
+        ax.plot(*zip(*val), "o-", label="held-out MPJPE (mm)")
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("mm")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="paper", choices=sorted(PRESETS))
+    p.add_argument("--ablation", choices=sorted(ABLATIONS))
+    p.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--max-minutes", type=float, default=0.0)
+    p.add_argument("--max-steps", type=int, default=0)
+    p.add_argument("--data", help="Human3.6M directory (shared or VideoPose3D layout)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a TrainConfig field")
+    p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a DGNetConfig field")
+    p.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an AugmentConfig field")
+    p.add_argument("--export", help="also write STEM.safetensors (fp16) and STEM.onnx")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    sets = list(a.set)
+    if a.data:
+        sets.append(f"data_root={a.data}")
+    cfg = make_config(a.preset, a.ablation, sets, a.model, a.augment)
+    cfg = replace(cfg, max_minutes=a.max_minutes, max_steps=a.max_steps)
+    summary = train(cfg, a.out, resume=a.resume, export=a.export,
+                    progress=not a.no_progress)
+    if _dist_info()[0] == 0:
+        print(json.dumps(summary))
+        if not summary.get("done"):
+            print(f"stopped ({summary['stop_reason']}) at step {summary['step']}; continue "
+                  f"with: python -m training.train --out {a.out} --resume", file=sys.stderr)
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
