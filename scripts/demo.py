@@ -33,12 +33,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="lift this video instead of rendering one (no ground-truth check)")
     p.add_argument("--model", type=Path, default=None,
                    help="lifting model (.onnx / .safetensors); default: the embedded one")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="keep MediaPipe/TFLite native log output")
     p.add_argument("--no-bake", action="store_true", help="skip the Blender bake step")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    from dgnet_core.cli import native_stderr_silenced
     from dgnet_core.errors import LiftError
     from dgnet_core.io_formats import save_outputs
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
@@ -66,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     try:
         opts = PipelineOptions(model_path=None if args.model is None else str(args.model))
-        result = run_pipeline(video, opts)
+        with native_stderr_silenced(not args.verbose):
+            result = run_pipeline(video, opts)
     except LiftError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
