@@ -1,42 +1,23 @@
 """Pose-error metrics (numpy): MPJPE (P1), P-MPJPE (P2), N-MPJPE, MPJVE, PCK and AUC.
 
 All take predictions and targets of shape (N, J, 3) in the same units and return per-pose
-errors (N,) unless stated; averaging over poses / actions is the caller's job.
+errors (N,) unless stated; averaging over poses / actions is the caller's job. The
+similarity (Procrustes) alignment is ``dgnet_core.metrics.procrustes_align``; the whole-
+array means used by the engine's demos are in ``dgnet_core.metrics``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dgnet_core.metrics import procrustes_align  # the one similarity alignment
+
+__all__ = ["auc", "mpjpe", "mpjve", "n_mpjpe", "p_mpjpe", "pck", "procrustes_align"]
+
 
 def mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-pose mean Euclidean joint error (P1)."""
     return np.linalg.norm(pred - target, axis=-1).mean(-1)
-
-
-def procrustes_align(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Similarity transform (rotation, uniform scale, translation) of pred onto target.
-
-    Least-squares (Umeyama / Kabsch with reflection fix), per pose; returns aligned pred.
-    """
-    pred = np.asarray(pred, np.float64)
-    target = np.asarray(target, np.float64)
-    mu_p = pred.mean(-2, keepdims=True)
-    mu_t = target.mean(-2, keepdims=True)
-    p0, t0 = pred - mu_p, target - mu_t
-    norm_p = np.sqrt((p0 ** 2).sum((-2, -1), keepdims=True))
-    norm_t = np.sqrt((t0 ** 2).sum((-2, -1), keepdims=True))
-    p0n, t0n = p0 / norm_p, t0 / norm_t
-    h = np.swapaxes(p0n, -1, -2) @ t0n
-    u, s, vt = np.linalg.svd(h)
-    v = np.swapaxes(vt, -1, -2)
-    r = v @ np.swapaxes(u, -1, -2)
-    sign = np.sign(np.linalg.det(r))
-    v[..., -1] *= sign[..., None]
-    s[..., -1] *= sign
-    r = v @ np.swapaxes(u, -1, -2)
-    scale = s.sum(-1)[..., None, None] * norm_t / norm_p
-    return scale * (p0 @ np.swapaxes(r, -1, -2)) + mu_t
 
 
 def p_mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
