@@ -306,11 +306,4 @@ CLASSES = (LIFTVIDEO_OT_lift, LIFTVIDEO_OT_bonemap_fill, LIFTVIDEO_OT_bonemap_sa
            LIFTVIDEO_OT_bonemap_load)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

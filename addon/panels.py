@@ -114,11 +114,4 @@ class LIFTVIDEO_PT_clip(bpy.types.Panel):
 CLASSES = (LIFTVIDEO_UL_bone_map, LIFTVIDEO_PT_view3d, LIFTVIDEO_PT_clip)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

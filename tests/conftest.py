@@ -31,3 +31,13 @@ def h36m_dir() -> Path:
 def videos_dir() -> Path:
     """../shared/data/videos; skips when absent."""
     return _require(SHARED_DATA / "videos")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run torch on one thread for a module, then restore the previous setting."""
+    torch = pytest.importorskip("torch")
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)

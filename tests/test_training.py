@@ -34,11 +34,8 @@ from training.train import _TrainForward, train_step
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(prev)
+def _one_thread(one_torch_thread):
+    """Every test here runs torch on one thread (the fixture lives in conftest.py)."""
 
 
 @pytest.fixture(scope="module")
