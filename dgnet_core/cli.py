@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,16 +110,26 @@ def cmd_lift(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def one_line_errors(run: Callable[[], int],
+                    extra: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a command; ``LiftError``, ``ValueError`` or ``extra`` become one ``error:`` line.
+
+    The error contract shared by every command-line entry point of the project: exit 1
+    with a single line on stderr (no traceback), 130 when interrupted.
+    """
     try:
-        if args.command == "lift":
-            return cmd_lift(args)
-    except (LiftError, ValueError) as exc:
+        return run()
+    except (LiftError, ValueError, *extra) as exc:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"error: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command != "lift":
+        return 2
+    return one_line_errors(lambda: cmd_lift(args))

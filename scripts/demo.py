@@ -42,7 +42,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     from dgnet_core.cli import native_stderr_silenced
-    from dgnet_core.errors import LiftError
     from dgnet_core.io_formats import save_outputs
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
     from dgnet_core.preview import save_preview
@@ -67,13 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print("[2/5] detecting and lifting (MediaPipe + embedded DG-Net)")
     t1 = time.perf_counter()
-    try:
-        opts = PipelineOptions(model_path=None if args.model is None else str(args.model))
-        with native_stderr_silenced(not args.verbose):
-            result = run_pipeline(video, opts)
-    except LiftError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    opts = PipelineOptions(model_path=None if args.model is None else str(args.model))
+    with native_stderr_silenced(not args.verbose):
+        result = run_pipeline(video, opts)
     summary["lift_s"] = round(time.perf_counter() - t1, 1)
     summary["frames"] = int(len(result.joints_world))
     summary["frames_detected"] = int(result.detected.sum())
@@ -118,4 +113,6 @@ def _accuracy(result, gt_path: Path) -> dict:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from dgnet_core.cli import one_line_errors
+
+    raise SystemExit(one_line_errors(main, extra=(RuntimeError, OSError)))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -273,4 +272,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dgnet_core.cli import one_line_errors
+
+    raise SystemExit(one_line_errors(main, extra=(OSError,)))

@@ -205,6 +205,9 @@ def load(root: str | Path, subjects=None, **kw) -> H36MData:
     root = Path(root)
     if (root / "h36m_3d17.npz").exists():
         return load_shared(root, subjects=subjects, **kw)
+    if not (root / "data_3d_h36m.npz").exists():
+        raise FileNotFoundError(f"no Human3.6M data in {root}: expected h36m_3d17.npz "
+                                "(shared layout) or data_3d_h36m.npz (VideoPose3D layout)")
     det = kw.pop("detections_name", "sh_pt_mpii")
     p2 = root / f"data_2d_h36m_{det}.npz"
     return load_videopose3d(root / "data_3d_h36m.npz", p2 if p2.exists() else None,

@@ -387,4 +387,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from dgnet_core.cli import one_line_errors
+
+    raise SystemExit(one_line_errors(main, extra=(OSError,)))

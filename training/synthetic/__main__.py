@@ -91,52 +91,52 @@ def _parse(argv):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from dgnet_core.errors import LiftError
+    from dgnet_core.cli import one_line_errors
 
+    return one_line_errors(lambda: _run(args), extra=(FileNotFoundError, KeyError))
+
+
+def _run(args) -> int:
     from .render import render_sequence
 
     spec, style = _spec(args), _style(args)
-    try:
-        if args.cmd == "render":
-            if args.joints is not None:
-                joints, motion = load_joints(str(args.joints), args.frames), args.joints.stem
-            else:
-                joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
-                motion = args.motion
-            out = render_sequence(joints, args.out, name=args.name or motion, spec=spec,
-                                  style=style, keep_frames=args.keep_frames, masks=args.masks,
-                                  motion=motion)
-            print(f"{out.video}\n{out.ground_truth}\n{out.seconds_per_frame:.2f} s/frame "
-                  f"(first frame {out.first_frame_seconds:.2f} s)")
-        elif args.cmd == "bench":
-            joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
-            print("| samples | denoise | size | wall s/frame | frames/s | CPU s/frame |")
-            print("|---:|---|---:|---:|---:|---:|")
-            for s in [int(x) for x in args.samples_list.split(",")]:
-                out = render_sequence(joints, args.out, name=f"bench_{s}", style=style,
-                                      spec=replace(spec, samples=s), progress=False)
-                print(f"| {s} | {'on' if spec.denoise else 'off'} | {args.size} | "
-                      f"{out.seconds_per_frame:.3f} | {1 / out.seconds_per_frame:.2f} | "
-                      f"{out.cpu_seconds_per_frame:.3f} |")
+    if args.cmd == "render":
+        if args.joints is not None:
+            joints, motion = load_joints(str(args.joints), args.frames), args.joints.stem
         else:
-            from .evaluate_e2e import evaluate, h36m_clip, markdown_table, write_results
+            joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
+            motion = args.motion
+        out = render_sequence(joints, args.out, name=args.name or motion, spec=spec,
+                              style=style, keep_frames=args.keep_frames, masks=args.masks,
+                              motion=motion)
+        print(f"{out.video}\n{out.ground_truth}\n{out.seconds_per_frame:.2f} s/frame "
+              f"(first frame {out.first_frame_seconds:.2f} s)")
+    elif args.cmd == "bench":
+        joints = make_motion(args.motion, args.frames, args.fps, _shape(args))
+        print("| samples | denoise | size | wall s/frame | frames/s | CPU s/frame |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for s in [int(x) for x in args.samples_list.split(",")]:
+            out = render_sequence(joints, args.out, name=f"bench_{s}", style=style,
+                                  spec=replace(spec, samples=s), progress=False)
+            print(f"| {s} | {'on' if spec.denoise else 'off'} | {args.size} | "
+                  f"{out.seconds_per_frame:.3f} | {1 / out.seconds_per_frame:.2f} | "
+                  f"{out.cpu_seconds_per_frame:.3f} |")
+    else:
+        from .evaluate_e2e import evaluate, h36m_clip, markdown_table, write_results
 
-            clips = {m: make_motion(m, args.frames, args.fps, _shape(args))
-                     for m in filter(None, args.motions.split(","))}
-            for name in filter(None, (s.strip() for s in args.h36m.split(","))):
-                clips[name] = h36m_clip(name, args.h36m_dir, args.frames,
-                                        step=max(1, round(50 / args.fps)))
-            if not clips:
-                raise SystemExit("nothing to evaluate: give --motions and/or --h36m")
-            t0 = time.perf_counter()
-            rows = evaluate(clips, args.out, size=args.size, model_path=args.model,
-                            smoothing=args.smoothing, spec=spec)
-            md, csv_path = write_results(rows, args.out)
-            print(markdown_table(rows))
-            print(f"{md}\n{csv_path}\n{time.perf_counter() - t0:.0f} s")
-    except (LiftError, FileNotFoundError, KeyError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        clips = {m: make_motion(m, args.frames, args.fps, _shape(args))
+                 for m in filter(None, args.motions.split(","))}
+        for name in filter(None, (s.strip() for s in args.h36m.split(","))):
+            clips[name] = h36m_clip(name, args.h36m_dir, args.frames,
+                                    step=max(1, round(50 / args.fps)))
+        if not clips:
+            raise SystemExit("nothing to evaluate: give --motions and/or --h36m")
+        t0 = time.perf_counter()
+        rows = evaluate(clips, args.out, size=args.size, model_path=args.model,
+                        smoothing=args.smoothing, spec=spec)
+        md, csv_path = write_results(rows, args.out)
+        print(markdown_table(rows))
+        print(f"{md}\n{csv_path}\n{time.perf_counter() - t0:.0f} s")
     return 0
 
 
