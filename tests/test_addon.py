@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 
 import pytest
+from script_results import run_result_script
 
 REPO = Path(__file__).resolve().parents[1]
 N_FRAMES = 20
@@ -39,11 +40,8 @@ def _run_group(group: str, args: dict, tmp: Path, timeout: int = 240) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
     env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
     env["OMP_NUM_THREADS"] = "1"
-    proc = subprocess.run([sys.executable, __file__, group, json.dumps(args)],
-                          capture_output=True, text=True, env=env, cwd=tmp, timeout=timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_result_script([sys.executable, __file__, group, json.dumps(args)], env=env,
+                             cwd=tmp, timeout=timeout, tail=4000)
 
 
 @pytest.fixture(scope="module")

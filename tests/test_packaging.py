@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from script_results import run_result_script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -348,17 +349,8 @@ def installed(linux_zip, lift_onnx, tmp_path_factory) -> dict:
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BLENDER"))}
     env.update(BLENDER_USER_RESOURCES=str(tmp / "user"), PYTHONPATH=str(only))
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", _SCRIPT, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=300,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    res = json.loads(lines[-1][len("RESULT ") :])
+    res = run_result_script([sys.executable, "-S", "-c", _SCRIPT, json.dumps(args)],
+                            env=env, cwd=tmp, timeout=300)
     res["video"] = args["video"]
     res["real_addon"] = (REPO / "addon" / "__init__.py").is_file()
     res["user"] = str(tmp / "user")
@@ -484,17 +476,8 @@ def test_cp313_wheels_run_under_python313_with_numpy2(tmp_path, lift_onnx):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(out)])
     args = {"video": str(video), "onnx": str(lift_onnx)}
-    proc = subprocess.run(
-        [py313, "-S", "-c", _SCRIPT_313, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-2000:]
-    res = json.loads(lines[-1][len("RESULT ") :])
+    res = run_result_script([py313, "-S", "-c", _SCRIPT_313, json.dumps(args)],
+                            env=env, cwd=tmp_path, timeout=120, tail=2000)
     assert res["python"] == [3, 13] and res["numpy"].startswith("2.")
     assert res["frame"] == [240, 320, 3] and res["lift"] == [5, 17, 3]
     assert all(f.startswith(str(site)) for f in res["files"]), res["files"]
