@@ -392,20 +392,28 @@ def test_video_reader_range_and_errors(tmp_path) -> None:
 
 
 class _FakeLandmarker:
-    """Stands in for ``PoseDetector``: returns the poses a script gives for each frame."""
+    """Stands in for ``PoseDetector``: returns the poses ``script[timestamp](num_poses)``
+    gives for each frame (the frames themselves are blank)."""
 
     made: list[int] = []
+    script: dict = {}
 
     def __init__(self, task_path, config) -> None:
         self.num_poses = config.num_poses
         _FakeLandmarker.made.append(config.num_poses)
 
     def detect(self, frame, timestamp_ms):
-        people = frame(self.num_poses)
+        people = _FakeLandmarker.script[timestamp_ms](self.num_poses)
         return people[: self.num_poses]
 
     def close(self) -> None:
         pass
+
+
+def _scripted(det, t: int, poses) -> PoseObservation | None:
+    """``det.observe`` on a blank frame whose landmarker answer is ``poses(num_poses)``."""
+    _FakeLandmarker.script = {t: poses}
+    return det.observe(np.zeros((8, 8, 3), np.uint8), t)
 
 
 def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch) -> None:
@@ -423,26 +431,26 @@ def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch)
             if num_poses == 1:  # the one-pose landmarker follows whoever it found first
                 return [other] if fast_sees_other else [me]
             return [other, me]
-        return poses
+        return t, poses
 
     with detect.TrackingDetector(1000, 1000, None, cfg) as det:
         for t in range(12):
-            tracked.append(det.observe(frame(t), t))
+            tracked.append(_scripted(det, *frame(t)))
         assert _FakeLandmarker.made == [2, 1]   # full for 5 steady frames, then fast
         assert det.fast_frames == 7
         # The fast landmarker latches onto the other person: the gate rejects it and the
         # frame goes through a fresh full landmarker, which finds our person.
-        tracked.append(det.observe(frame(12, fast_sees_other=True), 12))
+        tracked.append(_scripted(det, *frame(12, fast_sees_other=True)))
         assert _FakeLandmarker.made == [2, 1, 2] and det.fast_frames == 7
         # A fresh fast one that picks the wrong person on its first frame doubles the wait.
         for t in range(13, 17):  # frames 12-16: five steady frames with the full one
-            tracked.append(det.observe(frame(t), t))
+            tracked.append(_scripted(det, *frame(t)))
         assert _FakeLandmarker.made == [2, 1, 2, 1]
-        tracked.append(det.observe(frame(17, fast_sees_other=True), 17))
+        tracked.append(_scripted(det, *frame(17, fast_sees_other=True)))
         for t in range(18, 26):
-            tracked.append(det.observe(frame(t), t))
+            tracked.append(_scripted(det, *frame(t)))
         assert _FakeLandmarker.made == [2, 1, 2, 1, 2]  # still full: waits 10 frames now
-        tracked.append(det.observe(frame(26), 26))
+        tracked.append(_scripted(det, *frame(26)))
         assert _FakeLandmarker.made == [2, 1, 2, 1, 2, 1]
     xs = [float(p.image[:, 0].mean()) for p in tracked]
     assert all(p is not None for p in tracked) and np.abs(np.diff(xs)).max() < 0.01
@@ -456,7 +464,7 @@ def test_tracking_detector_without_fast_tracking_keeps_one_landmarker(monkeypatc
     with detect.TrackingDetector(1000, 1000, None,
                                  detect.DetectorConfig(fast_tracking=False)) as det:
         for t in range(40):
-            det.observe(lambda n: [_obs((0.5, 0.5))], t)
+            _scripted(det, t, lambda n: [_obs((0.5, 0.5))])
     assert _FakeLandmarker.made == [2] and det.fast_frames == 0
 
 
