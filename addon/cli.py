@@ -3,7 +3,15 @@
 Owns the command line: argument parsing, finding clips (files or folders), running the
 pipeline synchronously per clip, baking onto a new armature or a given rig, exporting
 .blend / .fbx / .bvh, a summary (printed and ``summary.json``) and exit codes:
-0 every clip worked, 1 at least one clip failed (the others still ran), 2 usage error.
+0 every clip worked, 1 at least one clip failed (the others still ran) or the job cannot
+start, 2 usage error.
+
+Before any clip is read the output folder, the camera (``--fov``/``--focal``, as in the
+engine's CLI), the device and the model file are checked: a problem there is one line
+``lift_video: error: ...`` and exit 1, with nothing written. Each clip's failure is one
+line in the summary and in ``summary.json`` (an exporter's traceback is cut to its last
+line). Native log lines of MediaPipe/TFLite and the exporters' chatter are kept off the
+console.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ import bpy
 
 from . import bake, job
 from . import rig as rigmod
+from .console import console_silenced, operator_error, quiet_native_logs
 from .dgnet_core import retarget as rt
-from .dgnet_core.errors import LiftError
+from .dgnet_core.cli import native_stderr_silenced
+from .dgnet_core.errors import LiftError, one_line
 from .dgnet_core.pipeline import PipelineOptions
+from .dgnet_core.preflight import check_device, check_model_file, check_output_dir
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 FORMATS = ("blend", "fbx", "bvh")
@@ -31,6 +42,10 @@ RIG_TYPES = {"auto": "AUTO", "lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigi
 
 class UsageError(Exception):
     """Bad command line (exit code 2)."""
+
+
+class ExportError(LiftError):
+    """An exporter (FBX, BVH, .blend) failed; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="", help="lifting model (.onnx / .safetensors)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.add_argument("--smoothing", choices=("savgol", "one_euro", "none"), default="savgol")
+    p.add_argument("--fov", type=float, default=55.0, metavar="DEG",
+                   help="horizontal field of view of the camera, degrees (55)")
+    p.add_argument("--focal", type=float, default=None, metavar="PX",
+                   help="focal length in pixels (overrides --fov)")
     p.add_argument("--frame-start", type=int, default=0, help="first video frame")
     p.add_argument("--frame-end", type=int, default=None, help="last video frame (inclusive)")
     p.add_argument("--no-root-motion", action="store_true", help="keep the body in place")
@@ -114,38 +133,69 @@ def _select_only(context, obj) -> None:
     context.view_layer.objects.active = obj
 
 
+def pipeline_options(args) -> PipelineOptions:
+    """The engine options of every clip (the same flags as ``python -m dgnet_core lift``)."""
+    end = None if args.frame_end is None else args.frame_end + 1
+    return PipelineOptions(
+        fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
+        frame_start=max(0, args.frame_start), frame_end=end,
+        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None)
+
+
+def preflight(args) -> PipelineOptions:
+    """Check what would otherwise fail on every clip, or only after the work: options,
+    output folder, device, model file (``ValueError`` / ``LiftError``, one line)."""
+    options = pipeline_options(args)
+    options.check()
+    check_output_dir(args.out)
+    check_device(options.device)
+    if options.model_path is not None:
+        check_model_file(options.model_path, options.backend, options.device)
+    return options
+
+
 def export(context, obj, action, path_stem: Path, formats: list[str]) -> list[str]:
-    """Write the animated ``obj`` in each format; returns the files written."""
+    """Write the animated ``obj`` in each format; returns the files written.
+
+    The exporters' console output is muted; a failing one raises ``ExportError`` (one line).
+    """
     written = []
+    for fmt in ("fbx", "bvh", "blend"):
+        if fmt in formats:
+            out = path_stem.with_suffix(f".{fmt}")
+            try:
+                with console_silenced():
+                    _export_one(context, obj, fmt, out)
+            except RuntimeError as exc:
+                raise ExportError(f"{fmt.upper()} export to {out} failed: "
+                                  f"{operator_error(exc)}") from None
+            written.append(str(out))
+    return written
+
+
+def _export_one(context, obj, fmt: str, out: Path) -> None:
     _select_only(context, obj)
     scene = context.scene
-    if "fbx" in formats:
+    if fmt == "fbx":
         if not hasattr(bpy.ops.export_scene, "fbx"):
             import addon_utils
 
             addon_utils.enable("io_scene_fbx")
-        out = path_stem.with_suffix(".fbx")
         with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
             bpy.ops.export_scene.fbx(
                 filepath=str(out), use_selection=True, object_types={"ARMATURE"},
                 add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
                 bake_anim_use_nla_strips=False, bake_anim_force_startend_keying=True)
-        written.append(str(out))
-    if "bvh" in formats:
+    elif fmt == "bvh":
         if not hasattr(bpy.ops.export_anim, "bvh"):
             import addon_utils
 
             addon_utils.enable("io_anim_bvh")
-        out = path_stem.with_suffix(".bvh")
         with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
             bpy.ops.export_anim.bvh(filepath=str(out), frame_start=scene.frame_start,
                                     frame_end=scene.frame_end, rotate_mode="NATIVE")
-        written.append(str(out))
-    if "blend" in formats:
-        out = path_stem.with_suffix(".blend")
+    else:
         bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True, check_existing=False)
-        written.append(str(out))
-    return written
 
 
 def _clear_default_scene(context) -> None:
@@ -157,17 +207,20 @@ def _clear_default_scene(context) -> None:
 
 def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     t0 = time.perf_counter()
-    end = None if args.frame_end is None else args.frame_end + 1
-    options = PipelineOptions(
-        smoothing=args.smoothing, frame_start=max(0, args.frame_start), frame_end=end,
-        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None)
-    lift = job.LiftJob(clip, options)
+    lift = job.LiftJob(clip, pipeline_options(args))
     last = -1.0
-    while not lift.step(1.0):
-        p = lift.progress
-        if p.fraction - last >= 0.1:
-            say(f"  {clip.name}: {p.message} ({100 * p.fraction:.0f}%)")
-            last = p.fraction
+    try:
+        while True:
+            with native_stderr_silenced():  # MediaPipe / TFLite lines; Python's stderr stays
+                done = lift.step(1.0)
+            if done:
+                break
+            p = lift.progress
+            if p.fraction - last >= 0.1:
+                say(f"  {clip.name}: {p.message} ({100 * p.fraction:.0f}%)")
+                last = p.fraction
+    finally:
+        lift.cancel()  # joins the pipeline's threads however the loop ends
     result = lift.result
     scene = context.scene
     # Exports run at the video's own frame rate (one key per video frame).
@@ -206,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         clips = find_videos(args.inputs)
         if not clips:
             raise UsageError(f"no videos found in {', '.join(map(str, args.inputs))}")
+        preflight(args)  # before the rig is loaded or anything is read or written
+        quiet_native_logs()
         context = bpy.context
         target = _load_target(args)
         custom = None
@@ -220,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lift_video: error: {exc}", file=sys.stderr)
         print(build_parser().format_usage(), file=sys.stderr, end="")
         return 2
+    except (LiftError, ValueError) as exc:  # from preflight: nothing has been written
+        print(f"lift_video: error: {one_line(exc)}", file=sys.stderr)
+        return 1
 
     def say(msg: str) -> None:
         if not args.quiet:
@@ -231,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results.append(run_clip(context, clip, args, target, custom, formats, say))
         except LiftError as exc:
-            results.append({"clip": str(clip), "ok": False, "error": str(exc)})
+            results.append({"clip": str(clip), "ok": False, "error": one_line(exc)})
         except Exception as exc:  # noqa: BLE001 - one bad clip must not stop the batch
+            # A bug, not the user's input: one line for the summary, the traceback kept in
+            # summary.json for a bug report.
             results.append({"clip": str(clip), "ok": False,
-                            "error": f"{type(exc).__name__}: {exc}",
+                            "error": f"{type(exc).__name__}: {operator_error(exc)}",
                             "traceback": traceback.format_exc()})
     ok = [r for r in results if r["ok"]]
     print(f"lift_video: {len(ok)}/{len(results)} clips done -> {args.out}")

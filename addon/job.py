@@ -1,9 +1,10 @@
 """Drive the engine's step-wise pipeline from Blender: options, source path, time-boxed steps.
 
 Owns the glue between the UI settings and ``dgnet_core.pipeline``: which video file a
-source (movie clip or path) means, the ``PipelineOptions`` from scene settings and add-on
-preferences, and ``LiftJob`` (advance the generator for a bounded time per modal-timer tick,
-cancel by closing it). Nothing here touches the scene, so cancelling never needs an undo.
+source (movie clip or path) means, the ``PipelineOptions`` from scene settings (camera from
+``camera.py``) and add-on preferences, and ``LiftJob`` (advance the generator for a bounded
+time per modal-timer tick, cancel by closing it). Nothing here touches the scene, so
+cancelling never needs an undo.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import bpy
 
+from .camera import camera_fov, clip_camera_fov
 from .dgnet_core.errors import LiftError, VideoError
 from .dgnet_core.pipeline import PipelineOptions, Progress, iter_pipeline
 
@@ -30,6 +32,7 @@ class Source:
     first_scene_frame: float  # clips: scene frame of video frame 0; files: of the first frame
     frame_ratio: float  # scene frames per video frame (None: from the video's fps)
     is_clip: bool = False
+    camera_fov_deg: float | None = None  # the movie clip's tracking camera, when set
 
 
 def source_from_settings(context: bpy.types.Context, props) -> Source:
@@ -46,7 +49,7 @@ def source_from_settings(context: bpy.types.Context, props) -> Source:
         # The Movie Clip Editor shows one clip frame per scene frame: keep that sync.
         first = clip.frame_start - clip.frame_offset
         return Source(path=path, name=clip.name, first_scene_frame=float(first),
-                      frame_ratio=1.0, is_clip=True)
+                      frame_ratio=1.0, is_clip=True, camera_fov_deg=clip_camera_fov(clip))
     if not props.filepath:
         raise VideoError("no video file chosen")
     path = Path(bpy.path.abspath(props.filepath))
@@ -64,8 +67,10 @@ def addon_prefs(context: bpy.types.Context):
     return addon.preferences if addon is not None else None
 
 
-def pipeline_options(props, prefs=None, model_path: str = "") -> PipelineOptions:
-    """PipelineOptions from the scene settings, the preferences and an optional override."""
+def pipeline_options(props, prefs=None, model_path: str = "",
+                     source: Source | None = None) -> PipelineOptions:
+    """PipelineOptions from the scene settings, the preferences and an optional override;
+    ``source`` brings the movie clip's tracking camera (used by the camera's Auto mode)."""
     device = DEVICE_MAP.get(getattr(prefs, "device", "AUTO"), "auto")
     if device == "cuda" and importlib.util.find_spec("torch") is None:
         raise LiftError("the GPU device needs PyTorch with CUDA, which this Blender does not "
@@ -75,7 +80,9 @@ def pipeline_options(props, prefs=None, model_path: str = "") -> PipelineOptions
     if props.use_frame_range:
         start = max(0, int(props.frame_start))
         end = max(start + 1, int(props.frame_end) + 1)  # UI end is inclusive
+    fov, _ = camera_fov(props, source.camera_fov_deg if source is not None else None)
     return PipelineOptions(
+        fov_deg=fov,
         smoothing=props.smoothing.lower(),
         frame_start=start,
         frame_end=end,

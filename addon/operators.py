@@ -71,7 +71,8 @@ class LiftRunner:
             name=self.source.name,
             set_scene_range=props.set_scene_range,
         )
-        options = job.pipeline_options(props, job.addon_prefs(context), model_path)
+        options = job.pipeline_options(props, job.addon_prefs(context), model_path,
+                                       self.source)
         self.job = job.LiftJob(self.source.path, options)
         self.report: bake.BakeReport | None = None
 

@@ -1,7 +1,7 @@
 """The "Lift Video" sidebar panels (3D Viewport and Movie Clip Editor, N panel).
 
-Owns drawing only: source, target and rig type, the custom bone map list, options, the
-Lift button and the progress of a running job.
+Owns drawing only: source, target and rig type, the custom bone map list, options and the
+camera, the Lift button and the progress of a running job.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import bpy
 
 from . import rig as rigmod
+from .camera import clip_camera_fov
 from .dgnet_core import retarget as rt
 
 RIG_TYPE_FROM_KEY = {"lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigify": "RIGIFY",
@@ -25,6 +26,22 @@ class LIFTVIDEO_UL_bone_map(bpy.types.UIList):
             row.prop_search(item, "bone", obj.data, "bones", text="")
         else:
             row.prop(item, "bone", text="")
+
+
+def draw_camera(layout, context, props) -> None:
+    """Camera mode and its values; in Auto, what the clip's tracking camera gives."""
+    col = layout.column(align=True)
+    col.prop(props, "camera_mode")
+    clip_fov = None
+    if props.source_type == "CLIP":
+        clip_fov = clip_camera_fov(props.clip or getattr(context.space_data, "clip", None))
+    if props.camera_mode == "FOCAL":
+        col.prop(props, "focal_length")
+        col.prop(props, "sensor_width")
+    elif props.camera_mode == "AUTO" and clip_fov is not None:
+        col.label(text=f"Clip camera: {clip_fov:.1f}\u00b0 field of view", icon="CAMERA_DATA")
+    else:
+        col.prop(props, "fov")
 
 
 def draw_lift_panel(layout, context) -> None:
@@ -77,6 +94,7 @@ def draw_lift_panel(layout, context) -> None:
         row = col.row(align=True)
         row.prop(props, "frame_start")
         row.prop(props, "frame_end")
+    draw_camera(box, context, props)
 
     if run.running:
         layout.progress(factor=run.progress, type="BAR", text=run.message or "working")

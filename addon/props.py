@@ -1,7 +1,7 @@
 """Settings of the add-on: scene settings (panel), run state (window manager), preferences.
 
 Owns every bpy property the add-on registers: ``Scene.lift_video`` (source, target, rig
-type, bone map, options), ``WindowManager.lift_video_run`` (progress of the running job,
+type, bone map, options, camera), ``WindowManager.lift_video_run`` (progress of the running job,
 never saved) and the add-on preferences (compute device, optional model path).
 """
 
@@ -86,6 +86,21 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
                            description="Last video frame (inclusive)")
     set_scene_range: BoolProperty(name="Set Scene Range", default=True,
                                   description="Fit the scene's frame range to the new action")
+    camera_mode: EnumProperty(
+        name="Camera",
+        items=[("AUTO", "Auto", "The movie clip's tracking camera when its focal length or "
+                "sensor is set (Clip Editor > Track > Camera), else the field of view"),
+               ("FOV", "Field of View", "The horizontal field of view below"),
+               ("FOCAL", "Focal Length", "A focal length and sensor width in millimetres")],
+        default="AUTO",
+        description="Camera used to place the person in depth",
+    )
+    fov: FloatProperty(name="Field of View", default=55.0, min=1.0, max=179.0,
+                       description="Horizontal field of view of the camera, in degrees")
+    focal_length: FloatProperty(name="Focal Length", default=50.0, min=1.0, max=5000.0,
+                                unit="CAMERA", description="Focal length of the lens (mm)")
+    sensor_width: FloatProperty(name="Sensor Width", default=36.0, min=1.0, max=200.0,
+                                unit="CAMERA", description="Width of the camera's sensor (mm)")
 
 
 class LIFTVIDEO_PG_run(bpy.types.PropertyGroup):

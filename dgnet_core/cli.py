@@ -2,7 +2,8 @@
 
 Owns argument parsing, the progress bar and the error contract of the command line: any
 ``LiftError`` (or invalid option) ends the run with one line ``error: <message>`` on
-stderr and exit code 1 (2 for usage errors from argparse, 130 when interrupted). The
+stderr and exit code 1; options, the output folder, the device and the model file are
+checked before any work (2 for usage errors from argparse, 130 when interrupted). The
 native libraries' own log lines (FFmpeg, TFLite, MediaPipe) are silenced unless
 ``--verbose``.
 """
@@ -16,9 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LiftError
+from .errors import LiftError, one_line
 from .filters import METHODS
 from .io_formats import FORMATS, parse_formats
+from .preflight import check_output_dir
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # before cv2 is imported
 
@@ -98,6 +100,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
         backend=args.backend, device=args.device, model_path=args.model,
         task_path=args.task, flip_tta=not args.no_flip)
     options.check()
+    check_output_dir(args.out)  # before the job, not after minutes of work
     with native_stderr_silenced(not args.verbose):
         result = run_pipeline(args.video, options, progress=not args.quiet)
     paths = save_outputs(result, args.out, formats, stem=args.video.stem)
@@ -120,8 +123,7 @@ def one_line_errors(run: Callable[[], int],
     try:
         return run()
     except (LiftError, ValueError, *extra) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -132,4 +134,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "lift":
         return 2
-    return one_line_errors(lambda: cmd_lift(args))
+    return one_line_errors(lambda: cmd_lift(args), extra=(OSError,))  # e.g. disk full

@@ -328,18 +328,16 @@ def iter_detect(video: str | Path, start: int = 0, end: int | None = None,
     """Detect and track one person in frames ``[start, end)`` of a video.
 
     A generator: every ``chunk`` frames it yields ``(frames_done, frames_total)`` (total is
-    an estimate from the container, 0 if unknown) so a caller can show progress or stop;
-    the ``Detections`` is its return value. Frames are streamed: memory does not grow with
-    the clip beyond the landmarks themselves (about 1 kB per frame). ``on_frame`` is
-    called with each frame's tracked pose (None when missed), in order, as it is found.
+    an estimate from the container, 0 if unknown; the frames that decode are what counts)
+    so a caller can show progress or stop; the ``Detections`` is its return value. Frames
+    are streamed: memory does not grow with the clip beyond the landmarks themselves (about
+    1 kB per frame). ``on_frame`` is called with each frame's tracked pose (None when
+    missed), in order, as it is found.
     """
     with VideoReader(video) as reader:
         info = reader.info
         stop = end if end is not None else (info.frame_count or None)
-        total = max((stop or 0) - start, 0)
-        if info.frame_count and start >= info.frame_count:
-            raise VideoError(f"start frame {start} is past the end of the video "
-                             f"({info.frame_count} frames): {video}")
+        total = max((stop or 0) - start, 0)  # a hint: fewer frames may decode
         image = GrowingArray((MP_NUM, 3), total)
         vis = GrowingArray((MP_NUM,), total)
         world = GrowingArray((MP_NUM, 3), total)

@@ -30,3 +30,12 @@ class RigError(LiftError):
 
 class FormatError(LiftError):
     """Unknown or unsupported output format."""
+
+
+class OutputError(LiftError):
+    """Output folder that is a file, lies under a file, or cannot be written."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (empty messages become the exception's type)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

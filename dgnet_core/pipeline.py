@@ -18,6 +18,7 @@ cancelled job) or dropping it stops and joins those threads.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Generator
@@ -27,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from .detect import Detections, GrowingArray, PoseObservation, iter_detect
-from .errors import NoPersonError, VideoError
+from .errors import NoPersonError
 from .filters import METHODS, smooth
 from .gaps import detected_span, fill_gaps
 from .lifting import Lifter
 from .placement import intrinsics, place
+from .preflight import check_device, check_model_file
 from .skeleton import NUM_JOINTS, mediapipe_to_h36m
 from .video import probe_video
 
@@ -71,10 +73,12 @@ class PipelineOptions:
         if self.frame_end is not None and self.frame_end <= self.frame_start:
             raise ValueError(f"frame_end ({self.frame_end}) must be after frame_start "
                              f"({self.frame_start})")
-        if self.focal_px is not None and self.focal_px <= 0:
-            raise ValueError(f"focal_px must be positive, got {self.focal_px}")
-        if not 1.0 <= self.fov_deg <= 179.0:
-            raise ValueError(f"fov_deg must be in [1, 179], got {self.fov_deg}")
+        if self.focal_px is not None and not (math.isfinite(self.focal_px)
+                                              and self.focal_px > 0):
+            raise ValueError(f"focal length must be a finite, positive number of pixels, "
+                             f"got {self.focal_px}")
+        if not (math.isfinite(self.fov_deg) and 1.0 <= self.fov_deg <= 179.0):
+            raise ValueError(f"field of view must be in [1, 179] degrees, got {self.fov_deg}")
 
 
 @dataclass
@@ -111,12 +115,19 @@ def make_lifter(options: PipelineOptions) -> Lifter:
 
     onnxruntime gets one intra-op thread: the pipeline lifts on a thread of its own while
     MediaPipe detects on another, and a second ORT thread would only spin on that core.
+    The device and the model file are checked first (``preflight``): one-line
+    ``WeightsError`` naming the user's path, never a library's assertion.
     """
+    device = options.device
+    check_device(device)
     if options.model_path is None:
-        lifter = Lifter.from_default(backend=options.backend, device=options.device, threads=1)
+        lifter = Lifter.from_default(backend=options.backend, device=device, threads=1)
     else:
-        lifter = Lifter.from_file(options.model_path, backend=options.backend,
-                                  device=options.device, threads=1)
+        path = check_model_file(options.model_path, options.backend, device)
+        if device == "auto" and path.suffix == ".onnx" \
+                and not path.with_suffix(".safetensors").is_file():
+            device = "cpu"  # an ONNX-only model runs on onnxruntime, never on torch-cuda
+        lifter = Lifter.from_file(path, backend=options.backend, device=device, threads=1)
     lifter.flip_tta = options.flip_tta
     return lifter
 
@@ -302,10 +313,9 @@ def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,
     opts.check()
     video = Path(video)
     if detections is None:
-        info = probe_video(video)  # VideoError now, before any model is loaded
-        if info.frame_count and opts.frame_start >= info.frame_count:
-            raise VideoError(f"start frame {opts.frame_start} is past the end of the video "
-                             f"({info.frame_count} frames): {video}")
+        # VideoError now, before any model is loaded. The container's frame count is only
+        # the progress bar's hint: a start past the last decodable frame fails in decoding.
+        info = probe_video(video)
         w, h = info.width, info.height
     else:
         w, h = detections.width, detections.height

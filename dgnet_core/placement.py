@@ -36,11 +36,12 @@ def intrinsics(width: int, height: int, fov_deg: float = DEFAULT_FOV_DEG,
                focal_px: float | None = None) -> np.ndarray:
     """(3, 3) pinhole matrix: focal from ``focal_px`` or the horizontal FOV, centred."""
     if focal_px is None:
-        if not 1.0 <= fov_deg <= 179.0:
+        if not (math.isfinite(fov_deg) and 1.0 <= fov_deg <= 179.0):
             raise ValueError(f"field of view must be in [1, 179] degrees, got {fov_deg}")
         focal_px = 0.5 * width / math.tan(math.radians(fov_deg) / 2.0)
-    if focal_px <= 0:
-        raise ValueError(f"focal length must be positive, got {focal_px}")
+    if not (math.isfinite(focal_px) and focal_px > 0):
+        raise ValueError(f"focal length must be a finite, positive number of pixels, "
+                         f"got {focal_px}")
     return np.array([[focal_px, 0.0, width / 2.0], [0.0, focal_px, height / 2.0],
                      [0.0, 0.0, 1.0]])
 

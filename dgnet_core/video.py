@@ -2,8 +2,12 @@
 
 Owns opening a clip, its properties (fps, size, frame count from the container) and a
 streaming iterator over frames: one frame in memory at a time, whatever the clip length.
-Every failure a user can cause (missing, unreadable, empty or truncated file) is a one-line
-``VideoError``.
+Every failure a user can cause (missing, unreadable or empty file, no decodable frame) is a
+one-line ``VideoError``.
+
+The container's frame count is only a hint (for progress bars): a stream-copy cut (phone
+trims, ``ffmpeg -ss 1.3 -i a.mp4 -c copy b.mp4``) keeps the whole stream behind an edit
+list, so the count can be far above what decodes. The frames that decode are the video.
 
     with VideoReader("clip.mp4") as video:
         for index, rgb in video.frames(start=0, end=None):
@@ -26,7 +30,8 @@ DEFAULT_FPS = 30.0
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Properties of an opened clip. ``frame_count`` comes from the container (0 = unknown)."""
+    """Properties of an opened clip. ``frame_count`` comes from the container (0 = unknown)
+    and is a hint only: fewer frames may decode (edit lists, truncated files)."""
 
     path: str
     fps: float
@@ -34,11 +39,6 @@ class VideoInfo:
     height: int
     frame_count: int
     fps_known: bool = True
-
-
-def truncation_tolerance(expected: int) -> int:
-    """Frames a container's count may overstate before a short read counts as truncation."""
-    return max(2, int(0.02 * expected))
 
 
 class VideoReader:
@@ -86,8 +86,9 @@ class VideoReader:
         """Yield ``(frame_index, image)`` for frames ``start <= i < end`` (HxWx3 uint8).
 
         Frames before ``start`` are decoded and dropped (exact, unlike container seeking).
-        Raises ``VideoError`` when no frame decodes at all, or when the stream stops well
-        before the frame count its container announces (a truncated or corrupt file).
+        The stream ends where decoding stops, whatever count the container announces
+        (``frames_read`` tells how many decoded). Raises ``VideoError`` when no frame decodes
+        at all, or when ``start`` is past the last decodable frame.
         """
         import cv2
 
@@ -112,14 +113,15 @@ class VideoReader:
             self._position += 1
             yield index, (cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame)
 
+    @property
+    def frames_read(self) -> int:
+        """Frames decoded (or skipped over) so far."""
+        return self._position
+
     def _check_end(self) -> None:
-        """The stream ended at ``self._position``: raise if that means a bad file."""
-        read, expected = self._position, self.info.frame_count
-        if read == 0:
+        """The stream ended at ``self._position``: raise if nothing decoded at all."""
+        if self._position == 0:
             raise VideoError(f"no frame could be decoded (empty or corrupt video): {self.path}")
-        if expected and read < expected - truncation_tolerance(expected):
-            raise VideoError(f"video is truncated or corrupt: only {read} of {expected} frames "
-                             f"could be decoded: {self.path}")
 
 
 def probe_video(path: str | Path) -> VideoInfo:

@@ -10,13 +10,17 @@ heads follow the joints), a second run making a second action, a Rigify metarig,
 generated Rigify rig and a Mixamo-named T-pose rig (limb directions follow the joints),
 clear errors for a mesh target and a rig missing bones, the operator on 20 frames of a real
 clip with a random model (from the preferences), cancel leaving the scene unchanged, and
-the headless script (one clip, a folder with a broken clip, a usage error).
+the headless script (one clip, a folder with a broken clip, a usage error). Issue 12 (real
+footage): the camera from a movie clip's tracking camera or the panel, the Blender CLI's
+``--fov``/``--focal``, a stream-copy cut lifted quietly, a failing exporter and bad
+settings reported in one line before any work.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import traceback
@@ -220,6 +224,69 @@ def test_headless_script(staged, random_onnx, clip_path, tmp_path):
     assert rig["summary"][0]["rig_type"] == "rigify_meta"
 
 
+# Issue 12 (real footage): a stream-copy cut, one-line errors, the camera.
+
+
+@pytest.fixture(scope="module")
+def footage_results(staged, random_onnx, clip_path, tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("footage")
+    return _run_group("footage", {"stage": str(staged), "onnx": str(random_onnx),
+                                  "clip": clip_path, "out": str(tmp / "out"),
+                                  "ffmpeg": shutil.which("ffmpeg") or ""}, tmp, timeout=400)
+
+
+def test_camera_comes_from_the_clip_or_the_panel(footage_results):
+    r = _ok(footage_results, "camera")
+    assert r["clip_default_camera"] == pytest.approx(55.0)  # Blender's 24/35 mm: not set
+    assert r["clip_camera_50mm_36mm"] == pytest.approx(39.5978, abs=1e-3)
+    assert r["clip_camera_pixels_40deg"] == pytest.approx(40.0, abs=1e-3)
+    assert r["auto_without_clip_camera_fov_40"] == pytest.approx(40.0)
+    assert r["fov_mode_70"] == pytest.approx(70.0)
+    assert r["focal_mode_35mm_36mm"] == pytest.approx(54.4322, abs=1e-3)
+    assert r["file_source"] == pytest.approx(40.0)
+    assert r["cli"] == {"default": [55.0, None], "fov": [40.0, None], "focal": [55.0, 800.0]}
+    drawn = r["panel"]
+    assert {"prop:camera_mode", "prop:fov"} <= set(drawn["AUTO"]), drawn
+    assert any(c.startswith("label:Clip camera: 39.6") for c in drawn["AUTO_CLIP"]), drawn
+    assert "prop:fov" not in drawn["AUTO_CLIP"]
+    assert {"prop:focal_length", "prop:sensor_width"} <= set(drawn["FOCAL"])
+    assert "prop:fov" not in drawn["FOCAL"] and "prop:fov" in drawn["FOV"]
+
+
+def test_headless_lifts_a_stream_copy_cut_quietly(footage_results, clip_path):
+    if not clip_path or not shutil.which("ffmpeg"):
+        pytest.skip("needs the shared dance clip, the pose task and the ffmpeg command")
+    r = _ok(footage_results, "cut")
+    assert r["code"] == 0, r
+    assert r["bvh_frames"] == 20  # frames 56-75: the cut's last decodable frames
+    # --quiet: no MediaPipe / TFLite lines (they used to come through on stderr)
+    assert r["stderr"] == "", r["stderr"]
+    assert r["stdout"].splitlines()[0].startswith("lift_video: 1/1 clips done")
+
+
+def test_headless_exporter_failure_is_one_line(footage_results, clip_path):
+    if not clip_path:
+        pytest.skip("shared dance clip or pose task missing")
+    r = _ok(footage_results, "fbx_fails")
+    assert r["code"] == 1, r
+    (fail,) = [ln for ln in r["stdout"].splitlines() if "FAIL" in ln]
+    assert fail.endswith("FBX export to {}/dance_600x600.fbx failed: IsADirectoryError: "
+                         "[Errno 21] Is a directory: '{}/dance_600x600.fbx'".format(
+                             r["out"], r["out"])), fail
+    assert "Traceback" not in r["stdout"] + r["stderr"]
+    (entry,) = r["summary"]
+    assert not entry["ok"] and "\n" not in entry["error"] and "traceback" not in entry
+    assert entry["error"] in fail
+
+
+def test_headless_checks_before_the_work(footage_results):
+    r = _ok(footage_results, "preflight")
+    for name, case in r["cases"].items():
+        assert case["code"] == 1, (name, case)
+        assert case["stderr"].splitlines() == [case["expected"]], (name, case)
+    assert r["taken_unchanged"] and r["nothing_written"]
+
+
 # --------------------------------------------------------------------------------------
 # Subprocess side (runs in a fresh Python with bpy)
 
@@ -275,6 +342,33 @@ def _scene_state(bpy) -> dict:
             "actions": sorted(a.name for a in bpy.data.actions),
             "armatures": sorted(a.name for a in bpy.data.armatures),
             "frame_range": [bpy.context.scene.frame_start, bpy.context.scene.frame_end]}
+
+
+def _recording_layout(bpy, calls: list[str]):
+    """A stand-in UILayout class: records calls (``prop:<name>`` too) and checks that the
+    property names, UI lists and operators it is given exist."""
+
+    class Layout:
+        def __getattr__(self, name):
+            def method(*a, **kw):
+                if name in ("prop", "prop_search", "template_ID"):
+                    data, prop = a[0], a[1]
+                    assert prop in data.bl_rna.properties, (name, prop)
+                    calls.append(f"prop:{prop}")
+                if name == "template_list":
+                    assert hasattr(bpy.types, a[0]), a[0]
+                    for data, prop in ((a[2], a[3]), (a[4], a[5])):
+                        assert prop in data.bl_rna.properties, (name, prop)
+                if name == "operator":
+                    op_mod, op_name = a[0].split(".")
+                    assert hasattr(getattr(bpy.ops, op_mod), op_name), a[0]
+                if name == "label":
+                    calls.append(f"label:{kw.get('text', '')}")
+                calls.append(name if name != "operator" else f"operator:{a[0]}")
+                return self
+            return method
+
+    return Layout
 
 
 def _group_scene(args: dict) -> dict:
@@ -600,23 +694,7 @@ def _group_scene(args: dict) -> dict:
     def _():
         panels = sys.modules[pkg + ".panels"]
         calls: list[str] = []
-
-        class Layout:  # records UILayout calls and checks the property names exist
-            def __getattr__(self, name):
-                def method(*a, **kw):
-                    if name in ("prop", "prop_search", "template_ID"):
-                        data, prop = a[0], a[1]
-                        assert prop in data.bl_rna.properties, (name, prop)
-                    if name == "template_list":
-                        assert hasattr(bpy.types, a[0]), a[0]
-                        for data, prop in ((a[2], a[3]), (a[4], a[5])):
-                            assert prop in data.bl_rna.properties, (name, prop)
-                    if name == "operator":
-                        op_mod, op_name = a[0].split(".")
-                        assert hasattr(getattr(bpy.ops, op_mod), op_name), a[0]
-                    calls.append(name if name != "operator" else f"operator:{a[0]}")
-                    return self
-                return method
+        Layout = _recording_layout(bpy, calls)  # noqa: N806 - a class
 
         props = ctx.scene.lift_video
         states = [("CLIP", "NEW", "AUTO", False), ("FILE", "EXISTING", "CUSTOM", True),
@@ -693,8 +771,166 @@ def _group_headless(args: dict) -> dict:
     return res
 
 
+def _group_footage(args: dict) -> dict:
+    """Issue 12: the camera from a movie clip or the panel, the Blender CLI's camera flags,
+    and headless runs on a stream-copy cut, with a failing exporter and with bad settings."""
+    import addon_utils
+    import bpy
+    import cv2
+    import numpy as np
+
+    res: dict = {}
+    out = Path(args["out"])
+    out.mkdir(parents=True, exist_ok=True)
+
+    def check(name):
+        def deco(fn):
+            try:
+                res[name] = fn()
+            except Exception:  # noqa: BLE001 - reported to pytest
+                res[name] = {"error": traceback.format_exc()[-3000:]}
+            return fn
+        return deco
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    stage = Path(args["stage"])
+    bpy.context.preferences.extensions.repos.new(
+        name="Lift Test", module="lift_test", custom_directory=str(stage.parent))
+    pkg = "bl_ext.lift_test.lift_video"
+    addon_utils.enable(pkg, default_set=True, handle_error=None)
+    operators = sys.modules[pkg + ".operators"]
+    panels = sys.modules[pkg + ".panels"]
+    cli = sys.modules[pkg + ".cli"]
+    ctx = bpy.context
+
+    @check("camera")
+    def _():
+        video = out / "grey.avi"
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+        for _ in range(5):
+            writer.write(np.full((120, 160, 3), 90, np.uint8))
+        writer.release()
+        clip = bpy.data.movieclips.load(str(video))
+        props = ctx.scene.lift_video
+        props.source_type, props.clip, props.target_mode = "CLIP", clip, "NEW"
+
+        def fov() -> float:  # what the Lift operator would hand the engine
+            runner = operators.LiftRunner(ctx, args["onnx"])
+            runner.cancel()
+            assert runner.job.options.focal_px is None
+            return runner.job.options.fov_deg
+
+        got = {"clip_default_camera": fov()}
+        cam = clip.tracking.camera
+        cam.sensor_width, cam.focal_length = 36.0, 50.0
+        got["clip_camera_50mm_36mm"] = fov()
+        calls: dict[str, list[str]] = {}
+
+        def draw(key: str) -> None:
+            calls[key] = []
+            panels.draw_camera(_recording_layout(bpy, calls[key])(), ctx, props)
+
+        draw("AUTO_CLIP")
+        cam.units = "PIXELS"  # focal length typed in pixels: 40 degrees over 160 px
+        cam.focal_length_pixels = 80.0 / np.tan(np.radians(20.0))
+        got["clip_camera_pixels_40deg"] = fov()
+        cam.sensor_width, cam.focal_length = 35.0, 24.0  # back to Blender's defaults
+        props.fov = 40.0
+        got["auto_without_clip_camera_fov_40"] = fov()
+        draw("AUTO")
+        props.camera_mode, props.fov = "FOV", 70.0
+        got["fov_mode_70"] = fov()
+        draw("FOV")
+        props.camera_mode, props.focal_length, props.sensor_width = "FOCAL", 35.0, 36.0
+        got["focal_mode_35mm_36mm"] = fov()
+        draw("FOCAL")
+        cam.sensor_width, cam.focal_length = 36.0, 50.0  # a file source has no clip camera
+        props.camera_mode, props.fov = "AUTO", 40.0
+        props.source_type, props.filepath = "FILE", str(video)
+        got["file_source"] = fov()
+        got["panel"] = calls
+        parse = cli.build_parser().parse_args
+        got["cli"] = {}
+        for key, extra in {"default": [], "fov": ["--fov", "40"],
+                           "focal": ["--focal", "800"]}.items():
+            opts = cli.pipeline_options(parse(["clip.mp4", "-o", "out", *extra]))
+            got["cli"][key] = [opts.fov_deg, opts.focal_px]
+        return got
+
+    script = REPO / "addon" / "headless.py"
+
+    def run(argv):
+        p = subprocess.run([sys.executable, str(script), *argv], capture_output=True,
+                           text=True, timeout=200)
+        return {"code": p.returncode, "stdout": p.stdout[-3000:], "stderr": p.stderr[-3000:]}
+
+    if args["clip"] and args["ffmpeg"]:
+        @check("cut")
+        def _():
+            cut = out / "cut.mp4"
+            subprocess.run([args["ffmpeg"], "-loglevel", "error", "-y", "-ss", "1.3", "-i",
+                            args["clip"], "-c", "copy", str(cut)], check=True, timeout=120)
+            r = run([str(cut), "-o", str(out / "cut"), "--model", args["onnx"],
+                     "--frame-start", "56", "--formats", "bvh", "--quiet"])
+            bvh = out / "cut" / "cut.bvh"
+            r["bvh_frames"] = next((int(ln.split()[1]) for ln in bvh.read_text().splitlines()
+                                    if ln.startswith("Frames:")), None) if bvh.is_file() else None
+            return r
+
+    if args["clip"]:
+        @check("fbx_fails")
+        def _():
+            dest = out / "fbx"
+            (dest / "dance_600x600.fbx").mkdir(parents=True)  # the exporter cannot open it
+            r = run([args["clip"], "-o", str(dest), "--model", args["onnx"], "--frame-end",
+                     "7", "--formats", "fbx"])
+            r["out"] = str(dest)
+            summary = dest / "summary.json"
+            r["summary"] = json.loads(summary.read_text()) if summary.is_file() else []
+            return r
+
+    @check("preflight")
+    def _():
+        dest = out / "pre"
+        dest.mkdir()
+        taken = dest / "taken.txt"
+        taken.write_text("user data")
+        notes = dest / "notes.txt"
+        notes.write_text("not a model")
+        video = str(dest / "any.mp4")  # never opened: every case fails before
+        fresh = str(dest / "o")
+        cases = {
+            "existing file": ([video, "-o", str(taken)],
+                              f"lift_video: error: output folder is an existing file: {taken}"),
+            "under a file": ([video, "-o", str(taken / "o")],
+                             f"lift_video: error: output folder {taken / 'o'} is under a "
+                             f"file: {taken}"),
+            "focal inf": ([video, "-o", fresh, "--focal", "inf"],
+                          "lift_video: error: focal length must be a finite, positive "
+                          "number of pixels, got inf"),
+            "model notes": ([video, "-o", fresh, "--model", str(notes)],
+                            "lift_video: error: model file must end in .safetensors or "
+                            f".onnx: {notes}"),
+        }
+        import torch
+
+        if not torch.cuda.is_available():
+            cases["gpu"] = ([video, "-o", fresh, "--device", "gpu"],
+                            "lift_video: error: the CUDA device is not available (this "
+                            f"PyTorch is built without CUDA, torch {torch.__version__}); "
+                            "use the cpu (or auto) device")
+        results = {}
+        for name, (argv, expected) in cases.items():
+            results[name] = {**run([*argv, "--quiet"]), "expected": expected}
+        return {"cases": results, "taken_unchanged": taken.read_text() == "user data",
+                "nothing_written": sorted(p.name for p in dest.iterdir())
+                == ["notes.txt", "taken.txt"]}
+
+    return res
+
+
 if __name__ == "__main__":
     group, payload = sys.argv[1], json.loads(sys.argv[2])
     sys.path.insert(0, str(REPO / "tests"))
-    fn = {"scene": _group_scene, "headless": _group_headless}[group]
+    fn = {"scene": _group_scene, "headless": _group_headless, "footage": _group_footage}[group]
     print("RESULT " + json.dumps(fn(payload)), flush=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -174,6 +176,49 @@ def test_intrinsics_from_fov() -> None:
     K = intrinsics(1920, 1080, fov_deg=90)
     assert K[0, 0] == pytest.approx(960) and tuple(K[:2, 2]) == (960, 540)
     assert intrinsics(1920, 1080, focal_px=1000.0)[1, 1] == 1000.0
+    for bad in (math.inf, math.nan, -5.0, 0.0):
+        with pytest.raises(ValueError, match="focal length must be a finite, positive"):
+            intrinsics(640, 480, focal_px=bad)
+        with pytest.raises(ValueError, match="focal length must be a finite, positive"):
+            PipelineOptions(focal_px=bad).check()
+    with pytest.raises(ValueError, match=r"field of view must be in \[1, 179\] degrees"):
+        PipelineOptions(fov_deg=math.nan).check()
+
+
+def test_preflight_checks_name_the_users_paths(tmp_path) -> None:
+    from dgnet_core.errors import OutputError, WeightsError
+    from dgnet_core.preflight import check_device, check_model_file, check_output_dir
+
+    taken = tmp_path / "taken"
+    taken.write_text("user data")
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checked, not created
+    with pytest.raises(OutputError, match=f"output folder is an existing file: {taken}$"):
+        check_output_dir(taken)
+    with pytest.raises(OutputError, match=f"under a file: {taken}$"):
+        check_output_dir(taken / "sub" / "dir")
+    assert taken.read_text() == "user data"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    with pytest.raises(WeightsError, match=rf"must end in \.safetensors or \.onnx: {notes}$"):
+        check_model_file(notes)
+    with pytest.raises(WeightsError, match=f"model file not found: {tmp_path / 'm.onnx'}$"):
+        check_model_file(tmp_path / "m.onnx")
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"x")
+    assert check_model_file(onnx) == onnx
+    with pytest.raises(WeightsError, match=f"{onnx} is an ONNX model; the torch back-end"):
+        check_model_file(onnx, backend="torch")
+    st = tmp_path / "w.safetensors"
+    st.write_bytes(b"x")
+    with pytest.raises(WeightsError, match=f"{st} has no ONNX export beside it"):
+        check_model_file(st, backend="onnx")
+    check_device("cpu")
+    check_device("auto")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        with pytest.raises(WeightsError, match="the CUDA device is not available"):
+            check_device("cuda")
 
 
 # ------------------------------------------------------------------------------ BVH
@@ -375,9 +420,13 @@ def test_video_reader_range_and_errors(tmp_path) -> None:
     assert got == [(i, (120, 160, 3)) for i in range(5, 9)]
     data = clip.read_bytes()
     (tmp_path / "t.avi").write_bytes(data[: len(data) // 2])
-    with pytest.raises(VideoError, match="truncated"), VideoReader(tmp_path / "t.avi") as r:
-        for _ in r.frames():
-            pass
+    with VideoReader(tmp_path / "t.avi") as r:  # a cut-off file: what decodes is the video
+        got = [i for i, _ in r.frames()]
+        assert r.info.frame_count == 20 and 0 < len(got) < 20 and r.frames_read == len(got)
+    assert got == list(range(len(got)))
+    with pytest.raises(VideoError, match=rf"start frame 25 is past the end .*\({len(got)} "
+                       r"frames\)"), VideoReader(tmp_path / "t.avi") as r:
+        list(r.frames(25))
     (tmp_path / "junk.mp4").write_bytes(np.random.default_rng(0).bytes(50_000))
     with pytest.raises(VideoError, match="cannot open"):
         VideoReader(tmp_path / "junk.mp4")
@@ -386,6 +435,27 @@ def test_video_reader_range_and_errors(tmp_path) -> None:
         VideoReader(tmp_path / "empty.mp4")
     with pytest.raises(VideoError, match="not found"):
         VideoReader(tmp_path / "nope.mp4")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command to "
+                    "make a stream-copy cut (apt-get install ffmpeg)")
+def test_stream_copy_cut_reads_the_frames_that_decode(tmp_path) -> None:
+    # A stream-copy cut keeps the whole stream behind an edit list: the container announces
+    # every frame, fewer decode (measured: 60 announced, 34 decode). Issue 12.
+    src, cut = tmp_path / "src.mp4", tmp_path / "cut.mp4"
+    ff = ["ffmpeg", "-loglevel", "error", "-y"]
+    subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=20", "-frames:v",
+                    "60", "-c:v", "mpeg4", "-g", "1000", str(src)], check=True, timeout=60)
+    subprocess.run([*ff, "-ss", "1.3", "-i", str(src), "-c", "copy", str(cut)], check=True,
+                   timeout=60)
+    with VideoReader(cut) as r:
+        decoded = [i for i, _ in r.frames()]
+        announced = r.info.frame_count
+    assert announced == 60 and 20 < len(decoded) < announced
+    assert decoded == list(range(len(decoded)))
+    with VideoReader(cut) as r:
+        tail = [i for i, _ in r.frames(len(decoded) - 3)]
+    assert tail == decoded[-3:]
 
 
 # ------------------------------------------------------------- fast tracking (detector)
@@ -682,6 +752,9 @@ def test_frames_are_read_ahead_on_a_thread_that_stops(tmp_path) -> None:
         assert readers() == []
     clip = (tmp_path / "c.avi").read_bytes()
     (tmp_path / "cut.avi").write_bytes(clip[: len(clip) // 2])
-    with VideoReader(tmp_path / "cut.avi") as video, pytest.raises(VideoError, match="trunc"):
-        list(_Prefetch(video.frames()))
+    # A reader's error comes out of the prefetching iterator (a cut-off file lifts what
+    # decodes, so the error here is a start past its last frame).
+    with VideoReader(tmp_path / "cut.avi") as video, pytest.raises(VideoError,
+                                                                   match="past the end"):
+        list(_Prefetch(video.frames(25)))
     assert readers() == []

@@ -8,8 +8,11 @@ about the model's accuracy.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from dgnet_core.lifting import Lifter
 from dgnet_core.pipeline import PipelineOptions, iter_pipeline, run_pipeline
 from dgnet_core.placement import ANKLE_HEIGHT
 from dgnet_core.skeleton import bone_lengths, mediapipe_to_h36m
+from dgnet_core.video import VideoReader
 from dgnet_core.weights import (
     default_model_path,
     export_onnx,
@@ -163,9 +167,12 @@ def test_frame_range_and_bad_files(videos_dir, tmp_path, tiny_model_files) -> No
     assert result.frame_indices.tolist() == list(range(30, 42))
     clip = (videos_dir / "two_people_1080p.avi").read_bytes()
     (tmp_path / "cut.avi").write_bytes(clip[: len(clip) // 2])
-    with pytest.raises(VideoError, match="truncated or corrupt: only .* of 87 frames"):
+    # Half the file: its container still says 87 frames, about 49 decode; the frame count
+    # is only a hint, so a start beyond the decodable frames names how many there are.
+    with pytest.raises(VideoError, match=r"start frame 80 is past the end of the video "
+                       r"\((\d+) frames\)"):
         run_pipeline(tmp_path / "cut.avi", PipelineOptions(
-            frame_start=40, model_path=str(tiny_model_files)), progress=False)
+            frame_start=80, model_path=str(tiny_model_files)), progress=False)
     (tmp_path / "junk.mp4").write_bytes(np.random.default_rng(0).bytes(20_000))
     with pytest.raises(VideoError, match="cannot open"):
         run_pipeline(tmp_path / "junk.mp4", progress=False)
@@ -196,6 +203,84 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model_files) -> None:
     assert nobody.stderr.strip().splitlines() == [
         "error: no person detected in any of the 6 frames of blank.avi (frames 0-5)"]
     assert not (tmp_path / "o").exists()
+
+
+def _stream_copy_cut(src, dest, at: float = 1.3):
+    """``ffmpeg -ss AT -i SRC -c copy DEST`` (what phone trims write: an edit list)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs the ffmpeg command (apt-get install ffmpeg)")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-ss", str(at), "-i", str(src),
+                    "-c", "copy", str(dest)], check=True, timeout=120)
+    return dest
+
+
+def test_stream_copy_cut_lifts_what_decodes(videos_dir, tmp_path, tiny_model_files) -> None:
+    # Issue 12: the cut's container says 102 frames, 76 decode; the engine used to stop
+    # with "video is truncated or corrupt: only 76 of 102 frames could be decoded".
+    cut = _stream_copy_cut(videos_dir / "dance_600x600.mp4", tmp_path / "cut.mp4")
+    with VideoReader(cut) as reader:
+        decoded = sum(1 for _ in reader.frames(rgb=False))
+        assert (reader.info.frame_count, decoded) == (102, 76)
+    out = tmp_path / "out"
+    done = _cli("lift", str(cut), "-o", str(out), "--start", "56", "--model",
+                str(tiny_model_files), "-q")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    with np.load(out / "cut.npz") as z:
+        assert z["frame_indices"].tolist() == list(range(56, 76))
+        assert np.isfinite(z["joints"]).all()
+
+
+def test_cli_checks_output_device_camera_and_model_before_the_work(tmp_path,
+                                                                   tiny_model_files) -> None:
+    # A clip with nobody in it: had the job run first, the error would be "no person".
+    import cv2
+
+    blank = tmp_path / "blank.avi"
+    writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (128, 96))
+    for _ in range(6):
+        writer.write(np.full((96, 128, 3), 90, np.uint8))
+    writer.release()
+    taken = tmp_path / "taken.txt"
+    taken.write_text("user data")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    # root ignores permission bits; /proc refuses new entries to everyone
+    unwritable = locked / "out" if os.geteuid() != 0 else Path("/proc/lift_video_out")
+    model = ["--model", str(tiny_model_files)]
+    cases = {
+        "existing file": (["-o", str(taken), *model],
+                          f"error: output folder is an existing file: {taken}"),
+        "under a file": (["-o", str(taken / "out"), *model],
+                         f"error: output folder {taken / 'out'} is under a file: {taken}"),
+        "unwritable": (["-o", str(unwritable), *model],
+                       f"error: output folder is not writable: {unwritable}"),
+        "focal inf": (["-o", str(tmp_path / "o"), "--focal", "inf", *model],
+                      "error: focal length must be a finite, positive number of pixels, "
+                      "got inf"),
+        "fov nan": (["-o", str(tmp_path / "o"), "--fov", "nan", *model],
+                    "error: field of view must be in [1, 179] degrees, got nan"),
+        "model notes": (["-o", str(tmp_path / "o"), "--model", str(notes)],
+                        f"error: model file must end in .safetensors or .onnx: {notes}"),
+    }
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        cases["cuda"] = (["-o", str(tmp_path / "o"), "--device", "cuda", "--backend", "onnx",
+                          *model], "error: the CUDA device is not available")
+    try:
+        for name, (args, expected) in cases.items():
+            run = _cli("lift", str(blank), "-q", *args)
+            lines = run.stderr.strip().splitlines()
+            assert run.returncode == 1 and len(lines) == 1, (name, run.stderr)
+            assert lines[0].startswith(expected), (name, lines[0])
+    finally:
+        locked.chmod(0o700)
+    assert taken.read_text() == "user data" and not (tmp_path / "o").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "blank.avi", "locked", "notes.txt", "taken.txt"]
+    assert list(locked.iterdir()) == []
 
 
 def test_cli_writes_all_formats(videos_dir, tmp_path, tiny_model_files) -> None:
