@@ -7,6 +7,12 @@ same result (checked to 1e-4 in the tests).
 
     lifter = Lifter.from_default()                       # shipped model, best back-end
     joints3d = lifter.lift(kp_px, conf, width, height)   # (N,17,2), (N,17) -> (N,17,3)
+
+A model that predicts every frame of its window (``output_frames="all"``, Eq. 15-17) gives
+each frame several estimates; ``AGGREGATES`` names how one pose per frame is read:
+``mean`` (average over every window holding the frame), ``center`` (the window centred on
+it, like a one-frame model) or ``tiled`` (non-overlapping windows: one model call per T
+frames, T times cheaper).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from .config import DGNetConfig
 from .errors import WeightsError
 from .skeleton import FLIP_PERM
 from .weights import default_model_path, load_model, onnx_session
+
+AGGREGATES = ("mean", "center", "tiled")
 
 
 def normalize_screen(px: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -104,11 +112,16 @@ class Lifter:
     backend: str
     flip_tta: bool = True
     batch_size: int = 32
+    aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
 
     @property
     def needs_camera(self) -> bool:
-        """True when the model takes intrinsics (``output == "balanced"``)."""
-        return self.cfg.output == "balanced"
+        """True when the model takes intrinsics (either balanced output)."""
+        return self.cfg.balanced
 
     @classmethod
     def from_model(cls, model, device: str = "cpu", **kw) -> Lifter:
@@ -194,12 +207,21 @@ class Lifter:
         if n == 0:
             return np.zeros((0, self.cfg.num_joints, 3), np.float32)
         feats = model_input(kp_px, conf, width, height, self.cfg)
-        idx = window_indices(n, self.cfg.num_frames, self.cfg.target_index)
-        out = np.empty((n, self.cfg.num_joints, 3), np.float32)
+        t, ti = self.cfg.num_frames, self.cfg.target_index
+        tiled = self.cfg.all_frames and self.aggregate == "tiled"
+        if tiled:  # windows start at 0, T, 2T, ...; the last one is clamped at the clip end
+            idx = np.clip(np.arange(0, n, t)[:, None] + np.arange(t)[None], 0, n - 1)
+        else:
+            idx = window_indices(n, t, ti)
+        positions = (np.arange(t) if self.cfg.all_frames and self.aggregate != "center"
+                     else np.array([ti]))
+        total = np.zeros((n, self.cfg.num_joints, 3), np.float64)
+        count = np.zeros(n, np.float64)
         perm = list(FLIP_PERM)
         step = max(self.batch_size // 2, 1) if self.flip_tta else self.batch_size
-        for start in range(0, n, step):
-            x = feats[idx[start:start + step]]
+        for start in range(0, len(idx), step):
+            win = idx[start:start + step]
+            x = feats[win]
             b = len(x)
             cams = None if cam is None else np.repeat(cam[None], b, axis=0)
             if self.flip_tta:
@@ -208,13 +230,17 @@ class Lifter:
                     cams = np.concatenate([cams, flip_camera(cams)])
             y = self.run_batch(np.ascontiguousarray(x, dtype=np.float32), cams)
             if self.flip_tta:
-                yf = y[b:, perm]
+                yf = y[b:][..., perm, :]
                 yf[..., 0] *= -1
                 y = 0.5 * (y[:b] + yf)
-            out[start:start + b] = y
+            if not self.cfg.all_frames:
+                y = y[:, None].repeat(t, axis=1)
+            for p in positions:
+                np.add.at(total, win[:, p], y[:, p])
+                np.add.at(count, win[:, p], 1.0)
             if progress is not None:
-                progress(min(start + step, n), n)
-        return out
+                progress(min(n, int(win.max()) + 1), n)
+        return (total / count[:, None, None]).astype(np.float32)
 
 
 def _has_onnxruntime() -> bool:

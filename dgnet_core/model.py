@@ -1,204 +1,32 @@
 """DG-Net: dynamical spatial/temporal graph convolution for 2D-to-3D pose lifting.
 
 Tensors are laid out ``(B, T, J, C)``: batch, frames of the window, joints, channels.
+The graphs (FSG, DSG, DTG affinities and their importance weighting) live in
+``dgnet_core.graphs``; this module assembles them (docs/MODEL.md cites every equation):
 
-* FSG: fixed skeleton graph ``Y = A X W`` (normalised bones + self loops).
-* DSG: dynamical spatial graph: per frame, the K nearest joints in feature space (self
-  excluded) give a 0/1 mask ``D``; importance ``R(i, j) = FC([x_i, x_j])`` is soft-maxed
-  over the kept neighbours, ``B = D * R``; ``Y = B X Phi``.
-* FTG: fixed temporal graph: the same joint at t-1, t, t+1 with weights ``W_b, W_x, W_f``.
-* DTG: dynamical temporal graph: for joint i at t, the K joints at t+1 (t-1) whose features
-  are nearest to ``x_t^i`` (the forward/backward motion difference is smallest) with
-  FC importance, ``Y = X_t U_x + Q_f X_{t+1} U_f + Q_b X_{t-1} U_b``.
 * Each graph conv is a residual module of two layers (graph conv, BatchNorm, ReLU) computed
-  on one graph built from the module's input; a spatial non-local block (embedded Gaussian,
-  identity at init) follows each unit. A DG-Conv block is FSG+DSG, non-local,
-  FTG+DTG+FTG, non-local. Five blocks, each with a 3D head (block loss), then a network
-  head on the concatenated block features.
-
-KNN selection is a hard top-k (no gradient through the choice; gradients reach the
-features and the importance layers), exported to ONNX as TopK + ScatterElements.
+  on one graph built from the module's input. FTG (Eq. 8-9) is ``X_t W_x + X_{t+1} W_f +
+  X_{t-1} W_b``; DTG (Eq. 13-14) adds ``Q_f X_{t+1} U_f + Q_b X_{t-1} U_b``.
+* A spatial non-local block (embedded Gaussian, near identity at init) follows each unit.
+  A DG-Conv block is FSG+DSG, non-local, FTG+DTG+FTG, non-local.
+* Five blocks, each with a 3D head (block loss); a network head on the concatenated block
+  features. With ``head="fsg"`` (the paper's) both are a final FSG layer, and with
+  ``output_frames="all"`` they predict every frame of the window (Eq. 15-17).
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .config import DGNetConfig
-from .skeleton import TEMPLATE_POSE, adjacency, normalized_adjacency
-
-_BIG = 1e9
+from .graphs import SkeletonConv, SpatialGraph, TemporalGraph
+from .skeleton import adjacency, normalized_adjacency
 
 
 # ------------------------------------------------------------------------------ helpers
-def pairwise_sq_dist(a: Tensor, b: Tensor) -> Tensor:
-    """Squared Euclidean distances (..., I, J) between rows of a (..., I, C) and b (..., J, C).
-
-    Both sets are first centred on a's mean (distances are translation invariant): this
-    keeps the |a|^2 + |b|^2 - 2ab expansion well conditioned, so torch and onnxruntime pick
-    the same neighbours.
-    """
-    centre = a.mean(dim=-2, keepdim=True)
-    a, b = a - centre, b - centre
-    aa = (a * a).sum(-1, keepdim=True)
-    bb = (b * b).sum(-1).unsqueeze(-2)
-    return (aa + bb - 2.0 * (a @ b.transpose(-1, -2))).clamp_min(0.0)
-
-
-def knn_mask(dist: Tensor, k: int) -> Tensor:
-    """0/1 mask with exactly k ones per row at the k smallest distances."""
-    idx = torch.topk(dist, k, dim=-1, largest=False).indices
-    return torch.zeros_like(dist).scatter(-1, idx, 1.0)
-
-
 def _batch_norm(bn: nn.BatchNorm1d, x: Tensor) -> Tensor:
     return bn(x.reshape(-1, x.shape[-1])).reshape(x.shape)
-
-
-def _shift_next(h: Tensor) -> Tensor:
-    """h[t+1] at t, zeros at the last frame."""
-    return torch.cat([h[:, 1:], torch.zeros_like(h[:, :1])], dim=1)
-
-
-def _shift_prev(h: Tensor) -> Tensor:
-    """h[t-1] at t, zeros at the first frame."""
-    return torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], dim=1)
-
-
-def _random_mask(rows: int, cols: int, k: int, seed: int, exclude_self: bool) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    m = np.zeros((rows, cols), dtype=np.float32)
-    for i in range(rows):
-        choices = [j for j in range(cols) if not (exclude_self and j == i)]
-        m[i, rng.choice(choices, size=k, replace=False)] = 1.0
-    return m
-
-
-# ------------------------------------------------------------------------ edge weighting
-class EdgeWeighting(nn.Module):
-    """Importance of the kept edges, normalised over each row's kept neighbours.
-
-    ``fc``: score = v . relu(A x_i + B x_j) (an FC layer on the concatenation [x_i, x_j]);
-    ``gaussian``: score = theta(x_i) . phi(x_j) / sqrt(d); ``none``: uniform 1/K.
-    """
-
-    def __init__(self, kind: str, channels: int, hidden: int) -> None:
-        super().__init__()
-        self.kind = kind
-        self.hidden = hidden
-        if kind == "fc":
-            self.query = nn.Linear(channels, hidden)
-            self.key = nn.Linear(channels, hidden, bias=False)
-            self.score = nn.Linear(hidden, 1, bias=False)  # softmax ignores a bias
-        elif kind == "gaussian":
-            self.query = nn.Linear(channels, hidden, bias=False)
-            self.key = nn.Linear(channels, hidden, bias=False)
-
-    def forward(self, hi: Tensor, hj: Tensor, mask: Tensor) -> Tensor:
-        if self.kind == "none":
-            return mask / mask.sum(-1, keepdim=True).clamp_min(1.0)
-        if self.kind == "fc":
-            pair = torch.relu(self.query(hi).unsqueeze(-2) + self.key(hj).unsqueeze(-3))
-            s = self.score(pair).squeeze(-1)
-        else:
-            s = self.query(hi) @ self.key(hj).transpose(-1, -2) / math.sqrt(self.hidden)
-        s = s + (mask - 1.0) * _BIG
-        return torch.softmax(s, dim=-1) * mask
-
-
-# ------------------------------------------------------------------------ graph builders
-class FixedSkeletonGraph(nn.Module):
-    """FSG operator: the normalised skeleton adjacency (bones + self loops)."""
-
-    def __init__(self, cfg: DGNetConfig) -> None:
-        super().__init__()
-        a = normalized_adjacency(adjacency(self_loops=True))
-        self.register_buffer("adj", torch.from_numpy(a), persistent=False)
-
-    def forward(self, h: Tensor) -> Tensor:
-        return self.adj
-
-
-class SpatialGraph(nn.Module):
-    """DSG slot: (B, T, J, J) affinity over joints of each frame.
-
-    ``dynamical`` builds a KNN graph on the features (self excluded); other styles use a
-    fixed 0/1 mask. Kept edges are weighted by ``EdgeWeighting``.
-    """
-
-    def __init__(self, cfg: DGNetConfig, style: str, k: int, nodes: int) -> None:
-        super().__init__()
-        self.style, self.k = style, k
-        self.weighting = EdgeWeighting(cfg.weighting, cfg.channels, cfg.importance_hidden)
-        if style != "dynamical":
-            mask = _static_spatial_mask(style, k, nodes, cfg.graph_seed)
-            self.register_buffer("static_mask", torch.from_numpy(mask), persistent=False)
-        self.register_buffer("not_self", torch.eye(nodes) * _BIG, persistent=False)
-
-    def forward(self, h: Tensor) -> Tensor:
-        if self.style == "dynamical":
-            mask = knn_mask(pairwise_sq_dist(h, h) + self.not_self, self.k)
-        else:
-            mask = self.static_mask.expand(h.shape[0], h.shape[1], -1, -1)
-        return self.weighting(h, h, mask)
-
-
-def _static_spatial_mask(style: str, k: int, nodes: int, seed: int) -> np.ndarray:
-    eye = np.eye(nodes, dtype=np.float32)
-    if style == "fixed":
-        return adjacency(self_loops=False)
-    if style == "symmetry":
-        return adjacency(self_loops=False, symmetric_links=True)
-    if style == "full":
-        return np.ones((nodes, nodes), dtype=np.float32) - eye
-    if style == "random":
-        return _random_mask(nodes, nodes, k, seed, exclude_self=True)
-    if style == "precomputed":
-        d = ((TEMPLATE_POSE[:, None] - TEMPLATE_POSE[None]) ** 2).sum(-1) + eye * _BIG
-        m = np.zeros((nodes, nodes), dtype=np.float32)
-        np.put_along_axis(m, np.argsort(d, axis=1)[:, :k], 1.0, axis=1)
-        return m
-    raise ValueError(f"unknown spatial graph style {style!r}")
-
-
-class TemporalGraph(nn.Module):
-    """DTG slot: forward (t -> t+1) and backward (t -> t-1) affinities, each (B, T-1, J, J).
-
-    ``dynamical``: for joint i at t, the K joints j at t+1 minimising the motion difference
-    ||x_{t+1}^j - x_t^i|| (backward: ||x_t^i - x_{t-1}^j||), FC-weighted.
-    """
-
-    def __init__(self, cfg: DGNetConfig) -> None:
-        super().__init__()
-        j, k = cfg.num_joints, cfg.k_temporal
-        self.style, self.k = cfg.temporal_graph, k
-        self.weight_fwd = EdgeWeighting(cfg.weighting, cfg.channels, cfg.importance_hidden)
-        self.weight_bwd = EdgeWeighting(cfg.weighting, cfg.channels, cfg.importance_hidden)
-        if self.style == "fixed":
-            mask = np.eye(j, dtype=np.float32)
-        elif self.style == "full":
-            mask = np.ones((j, j), dtype=np.float32)
-        elif self.style == "random":
-            mask = _random_mask(j, j, k, cfg.graph_seed + 1, exclude_self=False)
-        else:
-            mask = None
-        if mask is not None:
-            self.register_buffer("static_mask", torch.from_numpy(mask), persistent=False)
-
-    def _mask(self, q: Tensor, kv: Tensor) -> Tensor:
-        if self.style == "dynamical":
-            return knn_mask(pairwise_sq_dist(q, kv), self.k)
-        return self.static_mask.expand(q.shape[0], q.shape[1], -1, -1)
-
-    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        cur, nxt = h[:, :-1], h[:, 1:]
-        q_fwd = self.weight_fwd(cur, nxt, self._mask(cur, nxt))
-        q_bwd = self.weight_bwd(nxt, cur, self._mask(nxt, cur))
-        return q_fwd, q_bwd
 
 
 # ----------------------------------------------------------------------- graph modules
@@ -212,44 +40,63 @@ class GraphConvModule(nn.Module):
         super().__init__()
         c = cfg.channels
         self.kind = kind
-        fan_in = {"FSG": c, "DSG": c, "DUG": c, "FTG": 3 * c, "DTG": 3 * c}[kind]
-        self.lin = nn.ModuleList([nn.Linear(fan_in, c) for _ in range(2)])
+        self.semantic_fsg = kind == "FSG" and cfg.fsg_weighting == "semgcn"
+        if self.semantic_fsg:
+            self.lin = nn.ModuleList([SkeletonConv(c, c, "semgcn") for _ in range(2)])
+        else:
+            fan_in = {"FSG": c, "DSG": c, "DUG": c, "FTG": 3 * c, "DTG": 3 * c}[kind]
+            self.lin = nn.ModuleList([nn.Linear(fan_in, c) for _ in range(2)])
         self.bn = nn.ModuleList([nn.BatchNorm1d(c) for _ in range(2)])
         self.drop = nn.Dropout(cfg.dropout)
-        if kind == "FSG":
-            self.graph = FixedSkeletonGraph(cfg)
+        if kind == "FSG" and not self.semantic_fsg:
+            adj = torch.from_numpy(normalized_adjacency(adjacency(self_loops=True)))
+            self.register_buffer("adj", adj, persistent=False)
         elif kind == "DSG":
-            self.graph = SpatialGraph(cfg, cfg.spatial_graph, cfg.k_spatial, cfg.num_joints)
+            self.graph = SpatialGraph(cfg, cfg.spatial_graph, cfg.k_spatial, cfg.num_joints,
+                                      cfg.dsg_include_self)
         elif kind == "DUG":
             self.graph = SpatialGraph(cfg, "dynamical", cfg.k_spatial + cfg.k_temporal,
-                                      cfg.num_joints * cfg.num_frames)
+                                      cfg.num_joints * cfg.num_frames, cfg.dsg_include_self)
         elif kind == "DTG":
             self.graph = TemporalGraph(cfg)
 
     def build_graph(self, h: Tensor):
-        if self.kind == "FTG":
+        if self.kind == "FTG" or self.semantic_fsg:
             return None
+        if self.kind == "FSG":
+            return self.adj
         if self.kind == "DUG":
             b, t, j, c = h.shape
             return self.graph(h.reshape(b, 1, t * j, c))
         return self.graph(h)
 
     def _layer(self, i: int, h: Tensor, graph) -> Tensor:
-        if self.kind == "FSG":
-            agg = graph @ h
-        elif self.kind == "DSG":
-            agg = graph @ h
+        if self.semantic_fsg:
+            return _batch_norm(self.bn[i], self.lin[i](h))
+        if self.kind in ("FSG", "DSG"):
+            agg = graph.to(h.dtype) @ h
         elif self.kind == "DUG":
             b, t, j, c = h.shape
             agg = (graph @ h.reshape(b, 1, t * j, c)).reshape(b, t, j, c)
-        elif self.kind == "FTG":
-            agg = torch.cat([h, _shift_next(h), _shift_prev(h)], dim=-1)
-        else:  # DTG
-            q_fwd, q_bwd = graph
-            fwd = torch.cat([q_fwd @ h[:, 1:], torch.zeros_like(h[:, :1])], dim=1)
-            bwd = torch.cat([torch.zeros_like(h[:, :1]), q_bwd @ h[:, :-1]], dim=1)
-            agg = torch.cat([h, fwd, bwd], dim=-1)
+        else:  # FTG, DTG
+            return _batch_norm(self.bn[i], self._temporal_layer(self.lin[i], h, graph))
         return _batch_norm(self.bn[i], self.lin[i](agg))
+
+    def _temporal_layer(self, lin: nn.Linear, h: Tensor, graph) -> Tensor:
+        """``[X_t, G_f X_{t+1}, G_b X_{t-1}] W + b`` computed as ``X_t W_x + b + G_f (X_{t+1}
+        W_f) + G_b (X_{t-1} W_b)``: one (C -> 3C) product, no concatenated copy (same maths;
+        FTG has G = identity, DTG G = Q). Frames beyond the window contribute zero."""
+        c_out, c_in = lin.weight.shape[0], h.shape[-1]
+        w = lin.weight.reshape(c_out, 3, c_in).transpose(0, 1).reshape(3 * c_out, c_in)
+        z = nn.functional.linear(h, w)
+        zx, zf, zb = z[..., :c_out], z[..., c_out:2 * c_out], z[..., 2 * c_out:]
+        nxt, prev = zf[:, 1:], zb[:, :-1]
+        if graph is not None:
+            q_fwd, q_bwd = graph
+            nxt, prev = q_fwd.to(z.dtype) @ nxt, q_bwd.to(z.dtype) @ prev
+        pad = nn.functional.pad
+        return (zx + lin.bias.to(z.dtype) + pad(nxt, (0, 0, 0, 0, 0, 1))
+                + pad(prev, (0, 0, 0, 0, 1, 0)))
 
     def forward(self, x: Tensor, collect: list | None = None, name: str = "") -> Tensor:
         graph = self.build_graph(x)
@@ -307,7 +154,8 @@ class DGConvBlock(nn.Module):
 
 
 class PoseHead(nn.Module):
-    """Per-joint head over the window's features: (B, T, J, C) -> (B, J, out)."""
+    """Per-joint perceptron over the window's features (before v2):
+    (B, T, J, C) -> (B, J, out * frames_out)."""
 
     def __init__(self, frames: int, channels: int, hidden: int | None, out: int) -> None:
         super().__init__()
@@ -322,26 +170,45 @@ class PoseHead(nn.Module):
         return self.net(x.permute(0, 2, 1, 3).reshape(b, j, t * c))
 
 
+def _out_channels(cfg: DGNetConfig) -> int:
+    return 4 if cfg.output == "balanced_xyzd" else 3
+
+
 # ---------------------------------------------------------------------------- network
 class DGNet(nn.Module):
-    """The DG-Net lifter. ``forward(x)`` -> (B, 17, 3) root-relative pose of frame T//2."""
+    """The DG-Net lifter.
+
+    ``forward(x)`` -> root-relative poses: (B, T, 17, 3) for every frame of the window
+    (``output_frames="all"``) or (B, 17, 3) for frame T // 2 (``"center"``).
+    """
 
     def __init__(self, cfg: DGNetConfig | None = None) -> None:
         super().__init__()
         cfg = cfg or DGNetConfig()
         self.cfg = cfg
         c = cfg.channels
-        adj = torch.from_numpy(normalized_adjacency(adjacency()))
-        self.register_buffer("adj", adj, persistent=False)
-        self.embed = nn.Linear(cfg.in_channels, c)  # FSG input layer: 2D -> 128-d
+        if cfg.fsg_weighting == "semgcn":  # FSG input layer: 2D -> C on the skeleton graph
+            self.embed = SkeletonConv(cfg.in_channels, c, "semgcn")
+        else:
+            adj = torch.from_numpy(normalized_adjacency(adjacency()))
+            self.register_buffer("adj", adj, persistent=False)
+            self.embed = nn.Linear(cfg.in_channels, c)
         self.embed_bn = nn.BatchNorm1d(c)
         self.blocks = nn.ModuleList([DGConvBlock(cfg) for _ in range(cfg.num_blocks)])
-        self.block_heads = nn.ModuleList(
-            [PoseHead(cfg.num_frames, c, cfg.block_head_hidden, 3)
-             for _ in range(cfg.num_blocks)]) if cfg.block_heads else None
-        self.fuse = nn.Linear(cfg.num_blocks * c, c)
-        self.fuse_bn = nn.BatchNorm1d(c)
-        self.head = PoseHead(cfg.num_frames, c, None, 4 if cfg.output == "balanced" else 3)
+        out = _out_channels(cfg)
+        if cfg.head == "fsg":
+            self.block_heads = nn.ModuleList(
+                [SkeletonConv(c, 3, cfg.fsg_weighting) for _ in range(cfg.num_blocks)]
+            ) if cfg.block_heads else None
+            self.head = SkeletonConv(cfg.num_blocks * c, out, cfg.fsg_weighting)
+        else:
+            frames_out = cfg.num_frames if cfg.all_frames else 1
+            self.block_heads = nn.ModuleList(
+                [PoseHead(cfg.num_frames, c, cfg.block_head_hidden, 3 * frames_out)
+                 for _ in range(cfg.num_blocks)]) if cfg.block_heads else None
+            self.fuse = nn.Linear(cfg.num_blocks * c, c)
+            self.fuse_bn = nn.BatchNorm1d(c)
+            self.head = PoseHead(cfg.num_frames, c, None, out * frames_out)
 
     # -- features
     def _features(self, x: Tensor, collect: list | None) -> list[Tensor]:
@@ -350,32 +217,67 @@ class DGNet(nn.Module):
         if not torch.jit.is_tracing() and (x.dim() != 4 or tuple(x.shape[1:]) != expected):
             raise ValueError(f"expected input (B, {cfg.num_frames}, {cfg.num_joints}, "
                              f"{cfg.in_channels}), got {tuple(x.shape)}")
-        h = torch.relu(_batch_norm(self.embed_bn, self.adj @ self.embed(x)))
+        if cfg.fsg_weighting == "semgcn":
+            h = self.embed(x)
+        else:
+            h = self.adj @ self.embed(x)
+        h = torch.relu(_batch_norm(self.embed_bn, h))
         feats = []
         for b, block in enumerate(self.blocks):
             h = block(h, collect, f"block{b}.")
             feats.append(h)
         return feats
 
+    def _head(self, head: nn.Module, f: Tensor, out: int) -> Tensor:
+        """(B, T, J, out) for every frame, or (B, J, out) for the target frame."""
+        cfg = self.cfg
+        if cfg.head == "fsg":
+            y = head(f)
+            return y if cfg.all_frames else y[:, cfg.target_index]
+        y = head(f)
+        if not cfg.all_frames:
+            return y
+        b, j, _ = y.shape
+        return y.reshape(b, j, cfg.num_frames, out).transpose(1, 2)
+
     def _network_head(self, feats: list[Tensor], x: Tensor, cam: Tensor | None) -> Tensor:
-        fused = torch.relu(_batch_norm(self.fuse_bn, self.fuse(torch.cat(feats, dim=-1))))
-        raw = self.head(fused)
-        if self.cfg.output == "balanced":
+        cat = torch.cat(feats, dim=-1)
+        if self.cfg.head == "fsg":
+            raw = self._head(self.head, cat, _out_channels(self.cfg))
+        else:
+            fused = torch.relu(_batch_norm(self.fuse_bn, self.fuse(cat)))
+            raw = self._head(self.head, fused, _out_channels(self.cfg))
+        raw = raw.float()
+        if self.cfg.balanced:
             return self._balanced(raw, x, cam)
-        return raw - raw[:, :1]
+        return raw - raw[..., :1, :]
 
     def _balanced(self, raw: Tensor, x: Tensor, cam: Tensor | None) -> Tensor:
-        """Average predicted X/Y with UV back-projected at the predicted depth (Table XI)."""
+        """Table XI: average predicted X/Y with the input UV back-projected at depth Z.
+
+        ``balanced`` (the paper): ``P = ((X + Z (U - c_x) / f_x) / 2, (Y + Z (V - c_y) / f_y)
+        / 2, Z)`` with Z the predicted camera depth (``balanced_depth`` + the raw Z).
+        ``balanced_xyzd`` (before v2): a 4th channel is the depth, and Z is averaged too.
+        """
         if cam is None:
-            raise ValueError("output='balanced' needs cam = (B, 4) [fx, fy, cx, cy] in "
+            raise ValueError("a balanced-output model needs cam = (B, 4) [fx, fy, cx, cy] in "
                              "screen-normalised units")
-        xyz = raw[..., :3] - raw[:, :1, :3]
-        depth = raw[..., 3] + 5.0  # absolute depth in metres, centred on a typical 5 m
-        uv = x[:, self.cfg.target_index, :, :2]
-        f, c = cam[:, None, :2], cam[:, None, 2:]
+        cam = cam.float()
+        uv = x[..., :2].float()
+        if not self.cfg.all_frames:
+            uv = uv[:, self.cfg.target_index]
+        shape = (-1,) + (1,) * (uv.dim() - 2) + (2,)
+        f, c = cam[:, :2].reshape(shape), cam[:, 2:].reshape(shape)
+        if self.cfg.output == "balanced":
+            depth = raw[..., 2] + self.cfg.balanced_depth
+            back = (uv - c) / f * depth.unsqueeze(-1)
+            p = torch.cat([0.5 * (raw[..., :2] + back), depth.unsqueeze(-1)], dim=-1)
+            return p - p[..., :1, :]
+        xyz = raw[..., :3] - raw[..., :1, :3]
+        depth = raw[..., 3] + self.cfg.balanced_depth
         back = (uv - c) / f * depth.unsqueeze(-1)
-        back = back - back[:, :1]
-        rel_depth = depth - depth[:, :1]
+        back = back - back[..., :1, :]
+        rel_depth = depth - depth[..., :1]
         xy = 0.5 * (xyz[..., :2] + back)
         z = 0.5 * (xyz[..., 2] + rel_depth)
         return torch.cat([xy, z.unsqueeze(-1)], dim=-1)
@@ -392,8 +294,8 @@ class DGNet(nn.Module):
             return y, []
         block_ys = []
         for head, f in zip(self.block_heads, feats):
-            p = head(f)
-            block_ys.append(p - p[:, :1])
+            p = self._head(head, f, 3).float()
+            block_ys.append(p - p[..., :1, :])
         return y, block_ys
 
     @torch.no_grad()
@@ -424,12 +326,31 @@ def mpjpe(pred: Tensor, target: Tensor) -> Tensor:
     return (pred - target).norm(dim=-1).mean()
 
 
+def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Eq. 15-16: squared L2 error summed over the frames and joints, averaged over the batch.
+
+    ``pred``/``target`` are (B, T, J, 3) or (B, J, 3) (one frame).
+    """
+    return ((pred - target) ** 2).sum(-1).reshape(pred.shape[0], -1).sum(-1).mean()
+
+
+LOSSES = {"l2": l2_loss, "mpjpe": mpjpe}
+
+
 def multilevel_loss(y: Tensor, block_ys: list[Tensor], target: Tensor,
-                    weight: float = 0.1) -> Tensor:
-    """Network loss + weight * sum of block losses (Eq. 15-17; weight is lambda = 0.1)."""
-    loss = mpjpe(y, target)
+                    weight: float = 0.1, kind: str = "mpjpe") -> Tensor:
+    """Eq. 17: network loss + weight * sum of block losses (weight is lambda = 0.1).
+
+    ``kind``: ``l2`` (Eq. 15-16, the paper's) or ``mpjpe`` (mean joint distance).
+    """
+    fn = LOSSES[kind]
+    for p in (y, *block_ys):
+        if p.shape != target.shape:
+            raise ValueError(f"prediction {tuple(p.shape)} and target {tuple(target.shape)} "
+                             "differ in shape")
+    loss = fn(y, target)
     for b in block_ys:
-        loss = loss + weight * mpjpe(b, target)
+        loss = loss + weight * fn(b, target)
     return loss
 
 

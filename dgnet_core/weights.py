@@ -119,7 +119,7 @@ def export_onnx(model, path: str | Path, *, opset: int = 17, half_weights: bool 
     args: tuple = (x,)
     names = ["x"]
     axes = {"x": {0: "batch"}, "pose": {0: "batch"}}
-    if cfg.output == "balanced":
+    if cfg.balanced:
         args = (x, torch.tensor([[1.5, 1.5, 0.0, 0.0]] * 2))
         names.append("cam")
         axes["cam"] = {0: "batch"}

@@ -122,3 +122,53 @@ def test_default_model_is_shipped_and_lifts() -> None:
     kp, conf = _clip()
     y = Lifter.from_default().lift(kp, conf, 640, 480)
     assert np.isfinite(y).all() and y.shape == (len(kp), 17, 3)
+
+
+def test_all_frame_aggregates_match_a_direct_computation() -> None:
+    """``mean``: every window holding a frame contributes its estimate of that frame;
+    ``center``: the window centred on it; ``tiled``: windows at 0, T, 2T, ... only."""
+    cfg = DGNetConfig(channels=16, num_blocks=1, importance_hidden=8, in_channels=3)
+    model = random_model(cfg)
+    kp, conf = _clip(n=11)
+    feats = np.concatenate([normalize_screen(kp, 640, 480), conf[..., None]], -1)
+    with torch.no_grad():
+        def run(win: np.ndarray) -> np.ndarray:
+            return model(torch.from_numpy(feats[win].astype(np.float32))).numpy()
+
+        n, t, ti = len(kp), 4, 2
+        win = window_indices(n, t, ti)
+        y = run(win)  # (n, T, 17, 3)
+        mean = np.zeros((n, 17, 3))
+        cnt = np.zeros(n)
+        for w in range(n):
+            for p in range(t):
+                mean[win[w, p]] += y[w, p]
+                cnt[win[w, p]] += 1
+        mean /= cnt[:, None, None]
+        center = y[:, ti]
+        tiles = np.clip(np.arange(0, n, t)[:, None] + np.arange(t), 0, n - 1)
+        yt = run(tiles)
+        tiled = np.zeros((n, 17, 3))
+        tc = np.zeros(n)
+        for w in range(len(tiles)):
+            for p in range(t):
+                tiled[tiles[w, p]] += yt[w, p]
+                tc[tiles[w, p]] += 1
+        tiled /= tc[:, None, None]
+    calls = []
+    for agg, want in (("mean", mean), ("center", center), ("tiled", tiled)):
+        lifter = Lifter.from_model(model, flip_tta=False, batch_size=4, aggregate=agg)
+        inner = lifter.run_batch
+
+        def counted(x, cam=None, inner=inner):
+            calls.append(len(x))
+            return inner(x, cam)
+
+        lifter.run_batch = counted
+        got = lifter.lift(kp, conf, 640, 480)
+        assert np.abs(got - want).max() < 1e-5, agg
+        windows = sum(calls)
+        calls.clear()
+        assert windows == (len(tiles) if agg == "tiled" else n)
+    with pytest.raises(ValueError, match="aggregate"):
+        Lifter.from_model(model, aggregate="median")
