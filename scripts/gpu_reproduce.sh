@@ -7,9 +7,10 @@
 #
 # 1. throughput check (about 1 minute):
 #      python -m training.bench --preset fast --steps 50 --threads 8
-# 2. paper recipe with GT 2D, large-batch form, resumed call after call:
-#      bash scripts/gpu_train.sh fast gt 8
-#      bash scripts/gpu_train.sh fast gt 8          # ... until summary.json says done
+# 2. GT 2D, resumed call after call (... until summary.json says done), both recipes:
+#      bash scripts/gpu_train.sh paper paper_gt 8   # the paper's: batch 64, Adam 1e-3,
+#                                                   # x0.95 per epoch, 200 epochs, balanced
+#      bash scripts/gpu_train.sh fast gt 8          # large-batch form of the same network
 # 3. with Stacked-Hourglass detections:
 #      bash scripts/gpu_train.sh fast_det det 8
 # 4. the shipped model (x, y, confidence input, random cameras):
@@ -20,9 +21,10 @@
 # 5. evaluation (full protocol):
 #      bash scripts/gpu_eval.sh runs/gpu/gt/model.safetensors
 #
-# This file, run as a script, does step 1 and one 8-minute segment of step 2.
+# This file, run as a script, does step 1 and one segment of each recipe of step 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 $PY -m training.bench --preset fast --steps 30 --threads 8
-bash scripts/gpu_train.sh fast gt "${MINUTES:-7}"
+bash scripts/gpu_train.sh paper paper_gt "${MINUTES:-4}"
+bash scripts/gpu_train.sh fast gt "${MINUTES:-4}"

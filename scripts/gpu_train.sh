@@ -8,7 +8,7 @@
 # "runs/h36m_pack"), then copies what must come back into $OUT (at most 8 files of 16 MB):
 #   model.safetensors   inference weights (float32, ~9.6 MB)
 #   run.tar             log.csv, curves.png, summary.json, config.json
-#   ckpt.part00..       checkpoint.pt split into 15 MB parts (exact resume elsewhere)
+#   ckpt.part00..       checkpoint.safetensors split into 15 MB parts (exact resume elsewhere)
 # The checkpoint also stays in runs/gpu/NAME on a warm machine (runs/ is git-ignored and
 # kept between calls), so the next call simply resumes. If the machine was returned, put
 # the fetched parts back into runs/gpu/NAME/ and carry that folder: the parts are joined
@@ -20,8 +20,8 @@ RUN=runs/gpu/$NAME
 DATA=${DATA:-runs/h36m_pack}
 PY=${PYTHON:-python}
 mkdir -p "$RUN"
-if [ ! -f "$RUN/checkpoint.pt" ] && ls "$RUN"/ckpt.part* >/dev/null 2>&1; then
-    cat "$RUN"/ckpt.part* > "$RUN/checkpoint.pt"
+if [ ! -f "$RUN/checkpoint.safetensors" ] && ls "$RUN"/ckpt.part* >/dev/null 2>&1; then
+    cat "$RUN"/ckpt.part* > "$RUN/checkpoint.safetensors"
     [ -f "$RUN/run.tar" ] && tar -xf "$RUN/run.tar" -C "$RUN"
 fi
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader || true
@@ -30,6 +30,6 @@ $PY -m training.train --preset "$PRESET" --out "$RUN" --data "$DATA" --resume \
 if [ -n "${OUT:-}" ]; then
     cp "$RUN/model.safetensors" "$OUT/"
     tar -cf "$OUT/run.tar" -C "$RUN" log.csv curves.png summary.json config.json
-    split -b 15M -d "$RUN/checkpoint.pt" "$OUT/ckpt.part"
+    split -b 15M -d "$RUN/checkpoint.safetensors" "$OUT/ckpt.part"
     ls -la "$OUT"
 fi

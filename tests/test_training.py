@@ -277,11 +277,12 @@ def test_every_ablation_builds_and_steps(name: str) -> None:
     net = DGNet(cfg.model)
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     t = cfg.model.num_frames
-    b = {"x": torch.randn(4, t, 17, 2), "y": torch.randn(4, 17, 3) * 0.2,
+    shape = (4, t, 17, 3) if cfg.model.all_frames else (4, 17, 3)
+    b = {"x": torch.randn(4, t, 17, 2), "y": torch.randn(shape) * 0.2,
          "cam": torch.tensor([[2.3, 2.3, 0.0, 0.0]] * 4)}
     before = [p.detach().clone() for p in net.parameters()]
-    loss, y = train_step(_TrainForward(net), net, opt, b, 0.1, cfg.model.output == "balanced")
-    assert torch.isfinite(loss) and y.shape == (4, 17, 3)
+    loss, y = train_step(_TrainForward(net), net, opt, b, 0.1, cfg.model.balanced)
+    assert torch.isfinite(loss) and y.shape == shape
     assert any(not torch.equal(a, p) for a, p in zip(before, net.parameters()))
 
 

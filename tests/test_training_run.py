@@ -17,7 +17,7 @@ from training import evaluate, h36m
 from training.config import make_config
 from training.data import build_windows
 from training.fake_h36m import write_fake_h36m
-from training.train import train, val_mpjpe_mm
+from training.train import CHECKPOINT, read_checkpoint, train, val_mpjpe_mm
 
 TINY = ["channels=16", "importance_hidden=8", "block_head_hidden=16"]
 
@@ -45,12 +45,14 @@ def test_resume_reproduces_the_state(fake_dir, tmp_path) -> None:
     assert first["step"] == 3 and not first["done"]
     second = train(replace(cfg, max_steps=7), tmp_path / "b", resume=True, progress=False)
     assert second["step"] == straight["step"] == 7
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    a = read_checkpoint(tmp_path / "a" / CHECKPOINT)
+    b = read_checkpoint(tmp_path / "b" / CHECKPOINT)
     for k, v in a["model"].items():
         assert torch.equal(v, b["model"][k]), k
-    assert a["optim"]["state"][0]["step"] == b["optim"]["state"][0]["step"]
-    assert a["sched"] == b["sched"]
+    for pid, st in a["optim"]["state"].items():
+        for k, v in st.items():
+            assert torch.equal(v, b["optim"]["state"][pid][k]), (pid, k)
+    assert a["sched"] == b["sched"] and a["sched"]["last_epoch"] == 7
     rows = list(csv.DictReader(open(tmp_path / "b" / "log.csv")))
     assert rows and all(r["train_loss"] for r in rows)
     assert (tmp_path / "b" / "curves.png").stat().st_size > 1000
@@ -124,3 +126,23 @@ def test_evaluate_cli_writes_tables(fake_dir, tmp_path) -> None:
     assert evaluate.main([str(w), "--protocol", "affinity", "--data", str(fake_dir),
                           "--clip", "Walking", "--out", str(out)]) == 0
     assert (out / "affinity.png").stat().st_size > 5000
+
+
+def test_symmetry_protocol_tells_shared_from_per_edge_weights(fake_dir) -> None:
+    """The ``symmetry`` measure is 0 for a network whose joints share every weight and
+    positive once SemGCN's per-edge weights differ between the left and right sides."""
+    from dgnet_core.config import DGNetConfig
+    from dgnet_core.model import DGNet
+
+    ds = build_windows(h36m.load(fake_dir), ("S9",), in_channels=2)
+    idx = np.arange(0, len(ds), 7)
+    out = {}
+    for style in ("shared", "semgcn"):
+        torch.manual_seed(0)
+        net = DGNet(DGNetConfig(channels=16, num_blocks=1, fsg_weighting=style)).eval()
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                if name.endswith("edge_logit"):
+                    p.add_(0.3 * torch.randn_like(p))
+        out[style] = evaluate.left_right_symmetry_mm(net, ds, idx)
+    assert out["shared"] < 1e-3 and out["semgcn"] > 0.5, out

@@ -3,7 +3,10 @@
 Times full optimisation steps (batch generation + forward + multi-level loss + backward +
 Adam) of a preset's model and data, after warm-up steps, and prints samples per second.
 Uses the shared Human3.6M files when present, else the synthetic fake data (same shapes;
-throughput does not depend on the values).
+throughput does not depend on the values). ``--set`` / ``--model`` override fields like
+``training.train`` does. ``--baseline`` also times the step as it was before v2 (the v1
+network, fp32, batch 64, MPJPE loss) in the same process, alternating rounds, and prints
+both and their ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dgnet_core.config import LEGACY_V1
 from dgnet_core.model import DGNet
 
 from . import h36m
@@ -25,10 +29,14 @@ from .config import PRESETS, make_config
 from .fake_h36m import write_fake_h36m
 from .train import _TrainForward, build_train_source, get_batch, train_step
 
+V1_STEP_MODEL = [f"{k}={v}" for k, v in LEGACY_V1.items()] + ["weighting=mlp"]
+V1_STEP_SETS = ["batch_size=64", "bf16=false", "loss=mpjpe"]
+
 
 def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: int = 1,
-          batch_size: int | None = None, data_root: str | None = None) -> dict:
-    cfg = make_config(preset)
+          batch_size: int | None = None, data_root: str | None = None,
+          sets: list[str] | None = None, model_sets: list[str] | None = None) -> dict:
+    cfg = make_config(preset, sets=sets, model_sets=model_sets)
     if batch_size:
         cfg = replace(cfg, batch_size=batch_size)
     torch.set_num_threads(threads)
@@ -46,7 +54,7 @@ def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: in
         fwd = torch.compile(fwd)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(0)
-    bf16 = cfg.bf16 and device.type == "cuda"
+    bf16 = cfg.bf16
     t0 = 0.0
     for i in range(warmup + steps):
         if i == warmup:
@@ -56,14 +64,15 @@ def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: in
         idx = rng.integers(len(source), size=cfg.batch_size)
         b = {k: torch.from_numpy(v).to(device) for k, v in get_batch(source, idx, rng,
                                                                          cfg).items()}
-        train_step(fwd, net, opt, b, 0.1, cfg.model.output == "balanced", bf16)
+        train_step(fwd, net, opt, b, 0.1, cfg.model.balanced, bf16, 0.0, cfg.loss)
     if device.type == "cuda":
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     if tmp is not None:
         tmp.cleanup()
     return {"preset": preset, "device": str(device), "threads": threads,
-            "batch_size": cfg.batch_size, "steps": steps,
+            "batch_size": cfg.batch_size, "bf16": cfg.bf16, "loss": cfg.loss,
+            "model_version": cfg.model.version, "steps": steps,
             "samples_per_s": round(steps * cfg.batch_size / dt, 1)}
 
 
@@ -75,8 +84,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--data")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--baseline", action="store_true",
+                   help="also time the v1 step (fp32, batch 64), alternating rounds")
+    p.add_argument("--rounds", type=int, default=1)
     a = p.parse_args(argv)
-    print(json.dumps(bench(a.preset, a.steps, a.warmup, a.threads, a.batch_size, a.data)))
+    runs: dict[str, list[float]] = {"new": [], "v1": []}
+    for _ in range(a.rounds):
+        r = bench(a.preset, a.steps, a.warmup, a.threads, a.batch_size, a.data, a.set, a.model)
+        print(json.dumps(r), flush=True)
+        runs["new"].append(r["samples_per_s"])
+        if a.baseline:
+            b = bench(a.preset, a.steps, a.warmup, a.threads, None, a.data,
+                      a.set + V1_STEP_SETS, a.model + V1_STEP_MODEL)
+            print(json.dumps({**b, "label": "v1 step"}), flush=True)
+            runs["v1"].append(b["samples_per_s"])
+    if a.baseline:
+        new, old = float(np.median(runs["new"])), float(np.median(runs["v1"]))
+        print(json.dumps({"median_samples_per_s": new, "v1_median_samples_per_s": old,
+                          "ratio": round(new / old, 2)}))
     return 0
 
 

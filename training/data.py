@@ -1,7 +1,8 @@
 """Training batches: windows of screen-normalised 2D with camera-space 3D targets.
 
 Two sources, both producing numpy batches ``{"x": (B, T, 17, C), "y": (B, 17, 3)}``
-(C = 2: x, y; C = 3: x, y, confidence; ``y`` root-relative camera metres of frame T // 2):
+(C = 2: x, y; C = 3: x, y, confidence; ``y`` root-relative camera metres of frame T // 2),
+or with ``all_frames`` ``"y": (B, T, 17, 3)``, every frame of the window (Eq. 15-17):
 
 * ``WindowDataset``: fixed 2D per (subject, action, camera): ground truth projected with
   the Human3.6M cameras, or detections. Windows of T frames around every frame with edge
@@ -75,9 +76,11 @@ class WindowDataset:
         return np.clip(idx[:, None] + off[None], self.starts[idx, None], self.ends[idx, None] - 1)
 
     def batch(self, idx: np.ndarray, rng: np.random.Generator | None = None,
-              flip_prob: float = 0.0, noise_px: float = 0.0) -> dict[str, np.ndarray]:
-        x = self.inputs[self.windows(idx)].copy()
-        y = self.targets[idx].copy()
+              flip_prob: float = 0.0, noise_px: float = 0.0, all_frames: bool = False
+              ) -> dict[str, np.ndarray]:
+        win = self.windows(idx)
+        x = self.inputs[win].copy()
+        y = self.targets[win if all_frames else idx].copy()
         cam = (self.cams[idx] if self.cams is not None else np.zeros((len(idx), 4))
                ).astype(np.float32).copy()
         if noise_px > 0 and rng is not None:
@@ -230,9 +233,11 @@ class ReprojectSampler:
     """Random-camera batches from world-space 3D sequences (see module docstring)."""
 
     def __init__(self, data: H36MData, subjects, num_frames: int = 4,
-                 cfg: AugmentConfig | None = None, frame_step: int = 1, actions=None) -> None:
+                 cfg: AugmentConfig | None = None, frame_step: int = 1, actions=None,
+                 all_frames: bool = False) -> None:
         self.cfg = cfg or AugmentConfig()
         self.num_frames = num_frames
+        self.all_frames = all_frames
         poses, starts, ends, subj, keys = [], [], [], [], []
         n = 0
         self.subjects = list(subjects)
@@ -273,14 +278,13 @@ class ReprojectSampler:
             r[i], centre[i], f2[i], c[i] = cam.R, cam.T, cam.f, cam.c
             w[i], h[i] = cam.width, cam.height
         cam_xyz = np.einsum("btjk,bik->btji", world - centre[:, None, None], r)
-        y = (cam_xyz[:, t // 2] - cam_xyz[:, t // 2, :1]).astype(np.float32)
         flip = rng.random(b) < cfg.flip_prob
         if flip.any():  # mirror the 3D scene about the camera's vertical plane
             cam_xyz[flip] = cam_xyz[flip][:, :, _FLIP]
             cam_xyz[flip, ..., 0] *= -1
             c[flip, 0] = w[flip] - c[flip, 0]
-            y[flip] = y[flip][:, _FLIP]
-            y[flip, :, 0] *= -1
+        rel = cam_xyz - cam_xyz[:, :, :1]
+        y = (rel if self.all_frames else rel[:, t // 2]).astype(np.float32)
         px = project(cam_xyz, f2[:, None, None], c[:, None, None])
         px, conf = self._corrupt(px, rng)
         x = normalize_px(px.astype(np.float32), w, h)

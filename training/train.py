@@ -1,8 +1,9 @@
 """Train DG-Net: ``python -m training.train --preset paper --out runs/paper``.
 
 Owns the training loop: data sources from the config, the multi-level loss of
-``dgnet_core.model``, Adam with exponential decay per epoch, bf16 autocast and
-torch.compile on CUDA, DDP under torchrun (NCCL on CUDA, gloo on CPU), time-bounded runs
+``dgnet_core.model`` (Eq. 15-17), Adam or AdamW with a linear warm-up then exponential
+decay per epoch or a cosine decay per step, bf16 autocast (CUDA, and CPUs with native
+bf16), torch.compile on CUDA, DDP under torchrun (NCCL on CUDA, gloo on CPU), time-bounded runs
 (``--max-minutes``) with checkpoints and exact resume, a CSV log and a PNG of the curves,
 and the export of the inference model (safetensors + ONNX).
 
@@ -60,7 +61,8 @@ def load_data(cfg: TrainConfig, data: h36m.H36MData | None = None) -> h36m.H36MD
 def build_train_source(cfg: TrainConfig, data: h36m.H36MData):
     if cfg.input_source == "reproject":
         return ReprojectSampler(data, cfg.train_subjects, cfg.model.num_frames, cfg.augment,
-                                frame_step=cfg.frame_step, actions=cfg.train_actions)
+                                frame_step=cfg.frame_step, actions=cfg.train_actions,
+                                all_frames=cfg.model.all_frames)
     return build_windows(data, cfg.train_subjects, source=cfg.input_source,
                          in_channels=cfg.model.in_channels, num_frames=cfg.model.num_frames,
                          actions=cfg.train_actions, frame_step=cfg.frame_step)
@@ -77,7 +79,8 @@ def build_val_source(cfg: TrainConfig, data: h36m.H36MData):
 def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> dict:
     if isinstance(source, ReprojectSampler):
         return source.batch(idx, rng)
-    return source.batch(idx, rng, flip_prob=cfg.flip_prob, noise_px=cfg.noise_px)
+    return source.batch(idx, rng, flip_prob=cfg.flip_prob, noise_px=cfg.noise_px,
+                        all_frames=cfg.model.all_frames)
 
 
 def _to(batch: dict, device) -> dict:
@@ -85,38 +88,69 @@ def _to(batch: dict, device) -> dict:
 
 
 # ------------------------------------------------------------------------- checkpoint
+CHECKPOINT = "checkpoint.safetensors"
+
+
 def save_checkpoint(path: Path, net: DGNet, opt, sched, state: dict) -> None:
-    """Model + optimizer + scheduler + RNG state in one torch file (tensors and numbers only,
-    so it loads with ``weights_only=True``); written atomically."""
+    """Model, optimizer, scheduler, RNG and loop state in one safetensors file (tensors, with
+    the rest as JSON metadata: nothing is unpickled on resume); written atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    opt_state = opt.state_dict()
+    for pid, st in opt_state["state"].items():
+        for k, v in st.items():
+            tensors[f"optim.{pid}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    tensors["torch_rng"] = torch.get_rng_state()
+    meta = {"param_groups": json.dumps(opt_state["param_groups"]),
+            "sched": json.dumps({k: v for k, v in sched.state_dict().items()
+                                 if k != "lr_lambdas"}),
+            "state": json.dumps(state)}
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": net.state_dict(), "optim": opt.state_dict(),
-                "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
-                "state": json.dumps(state)}, tmp)
+    save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, path)
 
 
+def read_checkpoint(path: Path) -> dict:
+    """The parts of a checkpoint: ``model`` and ``optim`` state dicts, ``sched``, ``state``,
+    ``torch_rng``."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    optim: dict = {"state": {}, "param_groups": json.loads(meta["param_groups"])}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, pid, name = k.split(".", 2)
+            optim["state"].setdefault(int(pid), {})[name] = v
+    return {"model": model, "optim": optim, "sched": json.loads(meta["sched"]),
+            "state": json.loads(meta["state"]), "torch_rng": tensors["torch_rng"]}
+
+
 def load_checkpoint(path: Path, net: DGNet, opt, sched) -> dict:
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck = read_checkpoint(path)
     net.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optim"])
-    sched.load_state_dict(ck["sched"])
+    sched.load_state_dict({**sched.state_dict(), **ck["sched"]})
     torch.set_rng_state(ck["torch_rng"])
-    return json.loads(ck["state"])
+    return ck["state"]
 
 
 # ------------------------------------------------------------------------ evaluation
 @torch.no_grad()
-def predict(net: DGNet, ds, idx: np.ndarray, device="cpu", batch: int = 1024,
-            flip_tta: bool = False) -> np.ndarray:
-    """Predictions (len(idx), 17, 3) for frames ``idx`` of a WindowDataset."""
+def _predict_windows(net: DGNet, ds, centres: np.ndarray, device, batch: int,
+                     flip_tta: bool) -> np.ndarray:
+    """Network output for the windows around ``centres``: (N, T, 17, 3) or (N, 17, 3)."""
     from dgnet_core.lifting import flip_input
     from dgnet_core.skeleton import FLIP_PERM
 
-    net.eval()
     out = []
-    balanced = net.cfg.output == "balanced"
-    for s in range(0, len(idx), batch):
-        b = ds.batch(idx[s:s + batch])
+    balanced = net.cfg.balanced
+    for s in range(0, len(centres), batch):
+        b = ds.batch(centres[s:s + batch])
         x = torch.from_numpy(b["x"]).to(device)
         cam = torch.from_numpy(b["cam"]).to(device) if balanced else None
         y = net(x, cam).float().cpu().numpy()
@@ -126,11 +160,47 @@ def predict(net: DGNet, ds, idx: np.ndarray, device="cpu", batch: int = 1024,
             if balanced:
                 camf = cam.clone()
                 camf[:, 2] *= -1
-            yf = net(xf, camf).float().cpu().numpy()[:, list(FLIP_PERM)]
+            yf = net(xf, camf).float().cpu().numpy()[..., list(FLIP_PERM), :]
             yf[..., 0] *= -1
             y = 0.5 * (y + yf)
         out.append(y)
-    return np.concatenate(out) if out else np.zeros((0, 17, 3), np.float32)
+    return np.concatenate(out)
+
+
+def predict(net: DGNet, ds, idx: np.ndarray, device="cpu", batch: int = 1024,
+            flip_tta: bool = False, aggregate: str = "center") -> np.ndarray:
+    """Predictions (len(idx), 17, 3) for frames ``idx`` of a WindowDataset.
+
+    For a model that predicts every frame of its window, ``aggregate`` picks how a frame's
+    pose is read (``dgnet_core.lifting.AGGREGATES``): ``center`` from the window centred on
+    it, ``mean`` averaged over every window that contains it, ``tiled`` from the one window
+    of consecutive non-overlapping windows that holds it (one window per T frames).
+    """
+    net.eval()
+    idx = np.asarray(idx)
+    if len(idx) == 0:
+        return np.zeros((0, 17, 3), np.float32)
+    cfg = net.cfg
+    if not cfg.all_frames:
+        return _predict_windows(net, ds, idx, device, batch, flip_tta)
+    t, ti = cfg.num_frames, cfg.target_index
+    if aggregate == "center":
+        positions = [np.full(len(idx), ti)]
+    elif aggregate == "tiled":
+        positions = [(idx - ds.starts[idx]) % t]
+    elif aggregate == "mean":
+        positions = [np.full(len(idx), p) for p in range(t)]
+    else:
+        raise ValueError(f"aggregate must be center, mean or tiled, got {aggregate!r}")
+    total = np.zeros((len(idx), 17, 3), np.float32)
+    count = np.zeros(len(idx), np.float32)
+    for pos in positions:
+        centres = np.clip(idx - pos + ti, ds.starts[idx], ds.ends[idx] - 1)
+        ok = ds.windows(centres)[np.arange(len(idx)), pos] == idx
+        y = _predict_windows(net, ds, centres[ok], device, batch, flip_tta)
+        total[ok] += y[np.arange(int(ok.sum())), pos[ok]]
+        count[ok] += 1
+    return total / count[:, None, None]
 
 
 def val_mpjpe_mm(net: DGNet, ds, idx, device) -> float:
@@ -139,13 +209,33 @@ def val_mpjpe_mm(net: DGNet, ds, idx, device) -> float:
 
 
 # ----------------------------------------------------------------------------- train
+def make_optimizer(net: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
+    """Optimizer and a per-step schedule: linear warm-up from lr / 100 over
+    ``warmup_steps``, then ``lr_decay`` per epoch (``exp``, the paper's) or a cosine down to
+    ``min_lr_frac * lr`` at the end of the last epoch (``cosine``)."""
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    opt = cls(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = cfg.warmup_steps
+
+    def factor(step: int) -> float:
+        w = 1.0 if step >= warm else 0.01 + 0.99 * step / warm
+        if cfg.lr_schedule == "exp":
+            return w * cfg.lr_decay ** (step // steps_per_epoch)
+        done = min(1.0, max(0, step - warm) / max(1, total - warm))
+        return w * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + np.cos(np.pi * done)))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def train_step(fwd: nn.Module, net: DGNet, opt, b: dict, lam: float = 0.1,
-               balanced: bool = False, bf16: bool = False, grad_clip: float = 0.0):
+               balanced: bool = False, bf16: bool = False, grad_clip: float = 0.0,
+               loss_kind: str = "l2"):
     """One optimisation step on a batch of tensors; returns (loss, network prediction)."""
     device_type = b["x"].device.type
     with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
         y, block_ys = fwd(b["x"], b["cam"] if balanced else None)
-        loss = multilevel_loss(y.float(), [p.float() for p in block_ys], b["y"], lam)
+    loss = multilevel_loss(y.float(), [p.float() for p in block_ys], b["y"], lam, loss_kind)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
@@ -166,7 +256,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     """Run (or resume) training into ``out_dir``; returns a summary dict.
 
     Stops at the end of ``epochs``, at ``max_steps``, or after ``max_minutes`` (then
-    resume with ``resume=True``). Writes ``checkpoint.pt``, ``config.json``, ``log.csv``,
+    resume with ``resume=True``). Writes ``checkpoint.safetensors``, ``config.json``, ``log.csv``,
     ``curves.png`` and ``model.safetensors`` (inference weights, float32).
     """
     t0 = time.time()
@@ -182,7 +272,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     torch.set_num_threads(max(1, cfg.threads))
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.pt"
+    ckpt = out / CHECKPOINT
     if resume and (out / "config.json").exists():
         cfg_saved = TrainConfig.from_json((out / "config.json").read_text())
         cfg = replace(cfg_saved, max_minutes=cfg.max_minutes, max_steps=cfg.max_steps)
@@ -195,8 +285,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
 
     torch.manual_seed(cfg.seed)
     net = DGNet(cfg.model).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    per_step = cfg.batch_size * world
+    steps_per_epoch = max(1, len(source) // per_step)
+    opt, sched = make_optimizer(net, cfg, steps_per_epoch)
     state = {"step": 0, "epoch": 0, "samples": 0, "train_seconds": 0.0, "done": False}
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, sched)
@@ -206,12 +297,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
             fwd, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.compile and device.type == "cuda":
         fwd = torch.compile(fwd)
-    use_bf16 = cfg.bf16 and device.type == "cuda"
+    use_bf16 = cfg.bf16
     lam = cfg.model.block_loss_weight if cfg.block_loss_weight is None else cfg.block_loss_weight
-    balanced = cfg.model.output == "balanced"
-
-    per_step = cfg.batch_size * world
-    steps_per_epoch = max(1, len(source) // per_step)
+    balanced = cfg.model.balanced
     log_path = out / "log.csv"
     if rank == 0 and not log_path.exists():
         with open(log_path, "w", newline="") as f:
@@ -259,7 +347,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
                        k * per_step + (rank + 1) * cfg.batch_size]
             rng = np.random.default_rng([cfg.seed, rank, state["step"], 1])
             b = _to(get_batch(source, idx, rng, cfg), device)
-            loss, y = train_step(fwd, net, opt, b, lam, balanced, use_bf16, cfg.grad_clip)
+            loss, y = train_step(fwd, net, opt, b, lam, balanced, use_bf16, cfg.grad_clip,
+                                 cfg.loss)
+            sched.step()
             state["step"] += 1
             state["samples"] += per_step
             run_loss += float(loss)
@@ -286,7 +376,6 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
         if stop_reason != "epochs":
             break
         state["epoch"] += 1
-        sched.step()
         log_row(val_mpjpe_mm(net, val_ds, val_idx, device) if rank == 0 else None)
         checkpoint()
         last_ckpt = time.time()

@@ -1,0 +1,73 @@
+"""Recipes side by side: ``python -m training.compare_runs RUN [RUN ...] --out curves.png``.
+
+Reads each run folder's ``log.csv`` (written by ``training.train``) and draws held-out
+MPJPE against training minutes, one line per run, on one PNG: the way to choose a recipe
+by accuracy per CPU-hour. Prints a table of the best held-out value of each run and the
+minute it was reached. ``LABEL=RUN`` names a line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+
+def read_curve(run: Path) -> list[tuple[float, float, int]]:
+    """(minutes, held-out MPJPE mm, samples) for every validated row of a run's log."""
+    log = run / "log.csv"
+    if not log.is_file():
+        raise FileNotFoundError(f"no log.csv in {run}")
+    with open(log) as f:
+        return [(float(r["elapsed_min"]), float(r["val_mpjpe_mm"]), int(r["samples"]))
+                for r in csv.DictReader(f) if r["val_mpjpe_mm"]]
+
+
+def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path,
+         title: str = "held-out MPJPE against training time") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, pts in curves.items():
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=label)
+    ax.set_xlabel("training minutes (wall clock)")
+    ax.set_ylabel("held-out MPJPE (mm)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("runs", nargs="+", help="run folders, optionally LABEL=FOLDER")
+    p.add_argument("--out", required=True, help="PNG to write")
+    p.add_argument("--title", default="held-out MPJPE against training time")
+    a = p.parse_args(argv)
+    curves = {}
+    for item in a.runs:
+        label, _, path = item.rpartition("=")
+        run = Path(path)
+        curves[label or run.name] = read_curve(run)
+    plot(curves, Path(a.out), a.title)
+    print("| run | best held-out MPJPE (mm) | at minute | samples | last minute |")
+    print("|---|---:|---:|---:|---:|")
+    for label, pts in curves.items():
+        if pts:
+            best = min(pts, key=lambda q: q[1])
+            print(f"| {label} | {best[1]:.1f} | {best[0]:.1f} | {best[2]} | {pts[-1][0]:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    from dgnet_core.cli import one_line_errors
+
+    raise SystemExit(one_line_errors(main, extra=(OSError,)))
