@@ -141,7 +141,10 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
     else:
         lengths = rt.person_lengths(joints)
         loc = context.scene.cursor.location.copy()
-        obj = rigmod.build_armature(context, settings.name, lengths, location=loc)
+        # The clip's body (the pipeline's skeleton fit, shared with the BVH writer).
+        offsets = getattr(result, "rest_offsets", None)
+        obj = rigmod.build_armature(context, settings.name, lengths, location=loc,
+                                    offsets=offsets)
         rig_map = rt.preset_map("lift", rigmod.bone_names(obj))
     try:
         spec = rigmod.rig_spec(obj, rig_map)

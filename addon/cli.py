@@ -139,7 +139,8 @@ def pipeline_options(args) -> PipelineOptions:
     return PipelineOptions(
         fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
         frame_start=max(0, args.frame_start), frame_end=end,
-        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None)
+        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None,
+        foot_lock=not args.no_foot_lock)
 
 
 def preflight(args) -> PipelineOptions:

@@ -88,6 +88,7 @@ def pipeline_options(props, prefs=None, model_path: str = "",
         frame_end=end,
         device=device,
         model_path=bpy.path.abspath(model) if model else None,
+        foot_lock=bool(getattr(props, "foot_lock", True)),
     )
 
 

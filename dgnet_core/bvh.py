@@ -1,8 +1,9 @@
 """BVH motion files on the project skeleton: joint positions -> local rotations -> text.
 
-Owns the BVH hierarchy (joints, parents and rest directions from ``skeleton.py``: the
-template body's bone directions, scaled to the clip's median bone lengths) and the
-conversion of world joint positions to per-joint rotations with
+Owns the BVH hierarchy (joints and parents from ``skeleton.py``; rest offsets from the
+clip's one body, ``body.fit_body``, the same fit the pipeline re-poses its joints with and
+the add-on builds its armature from, so a pipeline result comes back from the file within
+float precision) and the conversion of world joint positions to per-joint rotations with
 ``scipy.spatial.transform.Rotation``:
 
 * joints with several children (pelvis, thorax) take the rotation that best aligns all
@@ -103,20 +104,25 @@ def _swing(a: np.ndarray, b: np.ndarray):
     return Rotation.from_rotvec(axis * angle[:, None])
 
 
-def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None,
+               offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (17, 3) and motion channels (N, 3 + 3 * 17) in BVH (Y-up) axes, degrees.
 
-    Channel groups follow ``DFS_ORDER`` (the order joints appear in the hierarchy).
+    Rest offsets (world axes): ``offsets`` (a ``body.Body``'s), else the template's
+    directions at ``bone_lengths``, else ``body.fit_body(joints_world)``'s. Channel groups
+    follow ``DFS_ORDER`` (the order joints appear in the hierarchy).
     """
     from scipy.spatial.transform import Rotation
 
-    from .skeleton import bone_lengths as measure
+    from .body import fit_body
 
     joints = np.asarray(joints_world, np.float64)
-    if bone_lengths is None:
-        bone_lengths = np.median(measure(joints), axis=0)
-    offsets = rest_offsets(bone_lengths)
+    if offsets is not None:
+        offsets = np.asarray(offsets, np.float64)
+    elif bone_lengths is not None:
+        offsets = rest_offsets(bone_lengths)
+    else:
+        offsets = fit_body(joints).offsets
     rots = global_rotations(joints, offsets)
     conv = Rotation.from_matrix(WORLD_TO_BVH)
     channels = [joints[:, ROOT] @ WORLD_TO_BVH.T]
@@ -129,10 +135,12 @@ def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None
 
 
 def write_bvh(path: str | Path, joints_world: np.ndarray, fps: float,
-              bone_lengths: np.ndarray | None = None) -> Path:
-    """Write joint positions (N, 17, 3), Z-up metres, as a BVH file on the project skeleton."""
+              bone_lengths: np.ndarray | None = None, offsets: np.ndarray | None = None
+              ) -> Path:
+    """Write joint positions (N, 17, 3), Z-up metres, as a BVH file on the project skeleton
+    (rest offsets as in ``bvh_motion``)."""
     path = Path(path)
-    offsets, motion = bvh_motion(joints_world, bone_lengths)
+    offsets, motion = bvh_motion(joints_world, bone_lengths, offsets)
     lines = ["HIERARCHY"]
 
     def emit(j: int, depth: int) -> None:

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="MediaPipe pose_landmarker .task (default: see docs)")
     lift.add_argument("--no-flip", action="store_true", help="disable flip test-time "
                       "augmentation (faster, slightly less accurate)")
+    lift.add_argument("--no-cleanup", action="store_true", help="place frame by frame: no "
+                      "fixed body, limb limits, per-clip depth, contact floor or upright fix")
+    lift.add_argument("--no-foot-lock", action="store_true",
+                      help="do not hold planted feet in place")
     lift.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     lift.add_argument("-v", "--verbose", action="store_true",
                       help="keep the native libraries' log output")
@@ -98,7 +102,8 @@ def cmd_lift(args: argparse.Namespace) -> int:
         fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
         max_gap=args.max_gap, frame_start=args.start, frame_end=args.end,
         backend=args.backend, device=args.device, model_path=args.model,
-        task_path=args.task, flip_tta=not args.no_flip)
+        task_path=args.task, flip_tta=not args.no_flip, cleanup=not args.no_cleanup,
+        foot_lock=not args.no_foot_lock)
     options.check()
     check_output_dir(args.out)  # before the job, not after minutes of work
     with native_stderr_silenced(not args.verbose):

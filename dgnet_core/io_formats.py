@@ -4,12 +4,14 @@ Owns the on-disk layout of results:
 
 * ``.npz``: every array of the result under its own name (``joints`` = world joints,
   ``joints_camera``, ``keypoints_2d``, ``confidence``, ``mp_world``, ``mp_image``,
-  ``contacts``, ``detected``, ``frame_indices``, ``intrinsics``, ``gaps``), scalars
+  ``contacts``, ``detected``, ``frame_indices``, ``intrinsics``, ``gaps``, and
+  ``rest_offsets`` (17, 3), the clip's body, when the result has one), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
 * ``.json``: the same content as nested lists (NaN -> null), for tools without numpy.
-* ``.bvh``: the world joints as motion on the project skeleton (see ``bvh.py``).
+* ``.bvh``: the world joints as motion on the project skeleton (see ``bvh.py``), on the
+  result's body (``rest_offsets``): FK of the file gives back the npz joints.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def _arrays(result) -> dict[str, np.ndarray]:
         "frame_indices": np.asarray(result.frame_indices, np.int64),
         "intrinsics": np.asarray(result.intrinsics, np.float64),
         "gaps": np.asarray(result.gaps, np.int64).reshape(-1, 2),
+        **({} if getattr(result, "rest_offsets", None) is None else
+           {"rest_offsets": np.asarray(result.rest_offsets, np.float64)}),
     }
 
 
@@ -91,7 +95,8 @@ def load_npz(path: str | Path):
         mp_image=a["mp_image"], contacts=a["contacts"], detected=a["detected"],
         frame_indices=a["frame_indices"], fps=float(a["fps"]), width=int(a["width"]),
         height=int(a["height"]), intrinsics=a["intrinsics"],
-        gaps=[(int(s), int(e)) for s, e in a["gaps"]], source=str(a.get("source", "")))
+        gaps=[(int(s), int(e)) for s, e in a["gaps"]], source=str(a.get("source", "")),
+        rest_offsets=a.get("rest_offsets"))
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:
@@ -123,7 +128,8 @@ def save_json(result, path: str | Path, decimals: int = 5) -> Path:
 
 def save_bvh(result, path: str | Path) -> Path:
     """Write the world joints as a BVH file on the project skeleton (Y-up, metres)."""
-    return write_bvh(path, result.joints_world, result.fps)
+    return write_bvh(path, result.joints_world, result.fps,
+                     offsets=getattr(result, "rest_offsets", None))
 
 
 _WRITERS = {"npz": save_npz, "json": save_json, "bvh": save_bvh}

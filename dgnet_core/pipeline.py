@@ -13,6 +13,11 @@ a third, see ``detect.iter_detect``); frames next to gaps or the clip's end are 
 gap filling. The result is the same as lifting afterwards. Closing the generator (a
 cancelled job) or dropping it stops and joins those threads.
 
+Placing cleans the motion up (``placement.MotionOptions``; ``cleanup`` and ``foot_lock``
+switch it): one body per clip, knee/elbow limits, root depth per clip, the floor from foot
+contacts, an upright stance and locked feet; ``LiftResult.rest_offsets`` is that body,
+which the BVH writer and the add-on's armature share.
+
     result = run_pipeline("clip.mp4", PipelineOptions(smoothing="one_euro"))
 """
 
@@ -22,7 +27,7 @@ import math
 import queue
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +37,7 @@ from .errors import NoPersonError
 from .filters import METHODS, smooth
 from .gaps import detected_span, fill_gaps
 from .lifting import Lifter
-from .placement import intrinsics, place
+from .placement import MotionOptions, intrinsics, place
 from .preflight import check_device, check_model_file
 from .skeleton import NUM_JOINTS, mediapipe_to_h36m
 from .video import probe_video
@@ -56,6 +61,13 @@ class PipelineOptions:
     model_path: str | None = None    # None = embedded default model
     task_path: str | None = None     # None = dgnet_core.detect.default_task_path()
     flip_tta: bool = True
+    cleanup: bool = True             # one body, limb limits, per-clip depth, floor, upright
+    foot_lock: bool = True           # hold planted feet (contacts with hysteresis + leg IK)
+
+    def motion(self) -> MotionOptions:
+        """The placement's clean-up steps these options ask for."""
+        base = MotionOptions() if self.cleanup else MotionOptions.legacy()
+        return replace(base, foot_lock=self.foot_lock)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid option."""
@@ -105,6 +117,7 @@ class LiftResult:
     intrinsics: np.ndarray       # (3,3) pixels
     gaps: list[tuple[int, int]] = field(default_factory=list)  # [start, end) result frames
     source: str = ""
+    rest_offsets: np.ndarray | None = None  # (17, 3) the clip's body (BVH and armature rest)
 
     def __len__(self) -> int:
         return len(self.joints_world)
@@ -386,7 +399,8 @@ def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,
     fps = det.fps
     pose_rel = smooth(pose_rel, opts.smoothing, fps)
     pose_rel = pose_rel - pose_rel[:, :1]
-    placed = place(pose_rel, kp, conf, K, fps, lambda x: smooth(x, opts.smoothing, fps))
+    placed = place(pose_rel, kp, conf, K, fps, lambda x: smooth(x, opts.smoothing, fps),
+                   opts.motion())
     result = LiftResult(
         joints_world=placed.joints_world,
         joints_camera=placed.joints_camera,
@@ -401,6 +415,7 @@ def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,
         intrinsics=K.astype(np.float64),
         gaps=gaps,
         source=str(det.source),
+        rest_offsets=placed.rest_offsets,
     )
     yield Progress("done", 1.0, f"{len(result)} frames lifted")
     return result

@@ -1,8 +1,24 @@
 """Putting root-relative lifted poses into the scene: root trajectory, floor, foot contacts.
 
 Owns the camera model (pinhole; default focal length from a 55 degree horizontal field of
-view, principal point at the centre), the root trajectory, the camera -> world transform
-and foot contacts:
+view, principal point at the centre), the root trajectory, the camera -> world transform,
+foot contacts, and the order of the motion clean-up (``MotionOptions``, all on by default;
+``MotionOptions.legacy()`` is the frame-by-frame placement that came before it):
+
+* One body per clip (``body.fit_body`` / ``pose_body``: fixed bone lengths, rigid pelvis
+  and shoulders) and no hyperextended knees or elbows (``body.limit_limbs``).
+* Root depth per clip (``clip_root_trajectory``): the per-frame fit below gives the depth
+  from the 2D size of the (now fixed) 3D body; that depth is median-filtered and smoothed
+  with a linear Savitzky-Golay fit over ``depth_window_s`` (walking toward the camera
+  survives, frame-to-frame "breathing" does not), and x, y are re-solved for it.
+* Floor from foot contacts over the whole clip (``fit_floor``): a robust plane through
+  the ankles at the lower, slower foot samples, with a ridge prior toward a level camera;
+  the floor height from the same samples.
+* Upright stance (``upright_correction``): the lifted body's mean up direction (pelvis
+  above the ankles, over frames with straight knees) is turned onto the floor normal by
+  one rotation for the whole clip (at most ``max_upright_deg``), which removes the model's
+  lean toward the camera.
+* Contacts and foot locking with hysteresis and two-bone IK (``contacts.py``).
 
 * Root trajectory: per frame, the translation T that makes the projection of the lifted
   pose (root-relative, metric) best match the detected 2D joints, i.e. the person's
@@ -14,7 +30,7 @@ and foot contacts:
   roll are estimated from the plane through the lowest foot of each frame (a ridge fit
   that stays level unless the feet cover ground), and the floor is put at z = 0 with the
   ankles (the skeleton's "Foot" joints) at their rest height above it.
-* Contacts: a foot is planted when its ankle is near rest height and nearly still.
+* Contacts (legacy): a foot is planted when its ankle is near rest height and nearly still.
 """
 
 from __future__ import annotations
@@ -24,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .body import LimitOptions, fit_body, limb_bend, limit_limbs, normalize, pose_body
+from .contacts import ContactOptions, detect_contacts, lock_feet
 from .skeleton import FEET, TEMPLATE_POSE
 
 DEFAULT_FOV_DEG = 55.0
@@ -153,6 +171,152 @@ def foot_contacts(world: np.ndarray, fps: float, height_m: float = 0.05,
     return out
 
 
+def _resolve_xy(P: np.ndarray, uv: np.ndarray, w: np.ndarray, K: np.ndarray,
+                tz: np.ndarray) -> np.ndarray:
+    """(N, 3) root with depth ``tz`` (N,) and x, y best matching the 2D joints."""
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    z = P[..., 2] + tz[:, None]
+    tx = (((uv[..., 0] - cx) * z / fx - P[..., 0]) * w).sum(1) / w.sum(1)
+    ty = (((uv[..., 1] - cy) * z / fy - P[..., 1]) * w).sum(1) / w.sum(1)
+    return np.stack([tx, ty, tz], axis=1)
+
+
+def clip_root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None,
+                         K: np.ndarray, fps: float, window_s: float = 1.0,
+                         min_depth: float = 0.5) -> np.ndarray:
+    """(N, 3) camera-space root with the depth smoothed over the clip (see the module).
+
+    The per-frame depth of ``root_trajectory`` is median-filtered over half the window,
+    then fitted by a moving straight line (Savitzky-Golay, order 1) over ``window_s``; x
+    and y are re-solved for that depth (so the 2D fit stays exact sideways).
+    """
+    from scipy.ndimage import median_filter
+    from scipy.signal import savgol_filter
+
+    P = np.asarray(pose_rel, np.float64)
+    n = len(P)
+    T = root_trajectory(P, kp_px, conf, K, min_depth)
+    z = T[:, 2]
+    med = max(1, int(round(0.5 * window_s * fps)) | 1)
+    if n >= 3 and med >= 3:
+        z = median_filter(z, size=min(med, n if n % 2 else n - 1), mode="nearest")
+    win = max(3, int(round(window_s * fps)) | 1)
+    win = min(win, n if n % 2 else n - 1)
+    if win >= 3:
+        z = savgol_filter(z, win, 1, mode="interp")
+    z = np.maximum(z, min_depth)
+    w = np.ones(P.shape[:2]) if conf is None else np.maximum(np.asarray(conf, np.float64), 0.1)
+    return _resolve_xy(P, np.asarray(kp_px, np.float64), w, K, z)
+
+
+def _foot_speed(feet: np.ndarray, fps: float) -> np.ndarray:
+    """(N, 2) speed (m/s) of the ankles (N, 2, 3), median-filtered over 3 frames."""
+    from scipy.ndimage import median_filter
+
+    if len(feet) < 2:
+        return np.zeros(feet.shape[:2])
+    v = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
+    return median_filter(v, size=(3, 1), mode="nearest") if len(v) >= 3 else v
+
+
+def floor_samples(world: np.ndarray, fps: float, lower_tol_m: float = 0.03,
+                  slow_quantile: float = 40.0) -> np.ndarray:
+    """(M, 3) ankle positions where a foot is the lower one (within ``lower_tol_m``) and
+    among the slowest ``slow_quantile`` percent of those (feet on the floor)."""
+    w = np.asarray(world, np.float64)
+    feet = w[:, [LEFT_FOOT, RIGHT_FOOT]]
+    low = feet[..., 2] <= feet[..., 2].min(axis=1, keepdims=True) + lower_tol_m
+    speed = _foot_speed(feet, fps)
+    if not low.any():
+        return np.zeros((0, 3))
+    slow = speed <= max(np.percentile(speed[low], slow_quantile), 0.05)
+    return feet[low & slow]
+
+
+def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
+              max_tilt_deg: float = 30.0) -> tuple[np.ndarray, float]:
+    """(rotation (3, 3) levelling the floor, floor height of the ankles after it) from the
+    ``floor_samples`` of a clip: ``z = a x + b y + c`` with a ridge penalty of ``prior_m``
+    metres of spread (feet on one spot: level camera), re-weighted three times (Tukey,
+    4.7 robust sigmas, at least 1 cm) so swing feet and outliers drop out."""
+    from scipy.spatial.transform import Rotation
+
+    pts = floor_samples(world, fps)
+    if len(pts) < 3:
+        return np.eye(3), float(np.percentile(_lowest_feet(np.asarray(world))[:, 2], 20))
+    wts = np.ones(len(pts))
+    a = b = 0.0
+    for _ in range(4):
+        sw = max(wts.sum(), 1e-9)
+        mean = (wts[:, None] * pts).sum(0) / sw
+        c = pts - mean
+        lam = sw * prior_m**2
+        cx, cy = c[:, 0] * wts, c[:, 1] * wts
+        M = np.array([[cx @ c[:, 0] + lam, cx @ c[:, 1]], [cx @ c[:, 1], cy @ c[:, 1] + lam]])
+        a, b = np.linalg.solve(M, [cx @ c[:, 2], cy @ c[:, 2]])
+        resid = c[:, 2] - a * c[:, 0] - b * c[:, 1]
+        scale = max(1.4826 * np.median(np.abs(resid - np.median(resid))), 0.01) * 4.7
+        wts = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
+    normal = np.array([-a, -b, 1.0])
+    normal /= np.linalg.norm(normal)
+    tilt = math.degrees(math.acos(min(1.0, normal[2])))
+    if tilt > max_tilt_deg:
+        horiz = normal[:2] / max(np.linalg.norm(normal[:2]), 1e-12)
+        t = math.radians(max_tilt_deg)
+        normal = np.array([*(horiz * math.sin(t)), math.cos(t)])
+    rot, _ = Rotation.align_vectors([[0.0, 0.0, 1.0]], [normal])
+    R = rot.as_matrix()
+    heights = (pts @ R.T)[:, 2]
+    return R, float(np.median(heights[wts > 0.5]) if (wts > 0.5).any() else np.median(heights))
+
+
+def upright_correction(pose_rel: np.ndarray, up: np.ndarray, max_deg: float = 25.0,
+                       straight_deg: float = 20.0, min_frames: int = 5) -> np.ndarray:
+    """(3, 3) rotation (about the pelvis) turning the body's mean up direction onto ``up``.
+
+    The body's up is pelvis minus the ankles' mid-point over frames where both knees bend
+    less than ``straight_deg``; identity with fewer than ``min_frames`` such frames; the
+    angle is capped at ``max_deg``.
+    """
+    from .retarget import axis_angle_matrix
+
+    P = np.asarray(pose_rel, np.float64)
+    knees = limb_bend(P)[:, :2]
+    ok = np.all(np.abs(knees) < straight_deg, axis=1)
+    if ok.sum() < min_frames:
+        return np.eye(3)
+    body_up = normalize(P[ok, 0] - P[ok][:, list(FEET)].mean(axis=1))
+    m = normalize(np.median(body_up, axis=0))
+    target = normalize(np.asarray(up, np.float64))
+    axis = np.cross(m, target)
+    angle = min(math.atan2(np.linalg.norm(axis), float(m @ target)), math.radians(max_deg))
+    if np.linalg.norm(axis) < 1e-9:
+        return np.eye(3)
+    return axis_angle_matrix(axis, np.asarray(angle))
+
+
+@dataclass(frozen=True)
+class MotionOptions:
+    """The motion clean-up steps of ``place`` (all on by default)."""
+
+    fit_body: bool = True          # one set of bone lengths / rigid pelvis and shoulders
+    limits: bool = True            # no hyperextended knees or elbows
+    limit: LimitOptions = LimitOptions()
+    clip_depth: bool = True        # root depth smoothed over the clip
+    depth_window_s: float = 1.0
+    floor_from_contacts: bool = True
+    upright: bool = True           # the body's mean up onto the floor normal
+    max_upright_deg: float = 25.0
+    foot_lock: bool = True         # hold planted feet (two-bone IK)
+    contact: ContactOptions = ContactOptions()
+
+    @classmethod
+    def legacy(cls) -> MotionOptions:
+        """The frame-by-frame placement from before the clean-up (for comparisons)."""
+        return cls(fit_body=False, limits=False, clip_depth=False, floor_from_contacts=False,
+                   upright=False, foot_lock=False)
+
+
 @dataclass
 class Placement:
     joints_camera: np.ndarray    # (N, 17, 3) camera axes, metres, root trajectory included
@@ -160,16 +324,11 @@ class Placement:
     contacts: np.ndarray         # (N, 2) bool (left, right)
     camera_to_world: np.ndarray  # (3, 3) rotation; world = R @ cam + (0, 0, camera_height)
     camera_height: float         # metres above the floor
+    rest_offsets: np.ndarray | None = None  # (17, 3) the clip's body (``body.Body.offsets``)
 
 
-def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: np.ndarray,
-          fps: float, smooth_fn=None) -> Placement:
-    """Root trajectory, camera -> world, floor and contacts for a lifted clip.
-
-    ``smooth_fn`` (array -> array along time) is applied to the root trajectory, which is
-    noisier than the pose (depth comes from the person's pixel size).
-    """
-    pose_rel = np.asarray(pose_rel, np.float64)
+def _legacy_place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None,
+                  K: np.ndarray, fps: float, smooth_fn=None) -> Placement:
     root = root_trajectory(pose_rel, kp_px, conf, K)
     if smooth_fn is not None:
         root = smooth_fn(root)
@@ -182,3 +341,59 @@ def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: n
     world[..., 2] += dz
     return Placement(cam.astype(np.float32), world.astype(np.float32),
                      foot_contacts(world, fps), R, dz)
+
+
+def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: np.ndarray,
+          fps: float, smooth_fn=None, options: MotionOptions | None = None) -> Placement:
+    """Body, root trajectory, camera -> world, floor, contacts and locking for a lifted clip.
+
+    ``pose_rel`` (N, 17, 3) root-relative camera axes. ``smooth_fn`` (array -> array along
+    time) smooths the root's x, y (and its depth too when ``clip_depth`` is off).
+    """
+    o = options or MotionOptions()
+    pose_rel = np.asarray(pose_rel, np.float64)
+    if o == MotionOptions.legacy():
+        return _legacy_place(pose_rel, kp_px, conf, K, fps, smooth_fn)
+    offsets = None
+    if o.fit_body:
+        body = fit_body(pose_rel, conf)
+        pose_rel = pose_body(pose_rel, body)
+        offsets = body.offsets
+    if o.limits:
+        pose_rel = limit_limbs(pose_rel, o.limit)[0]
+
+    def locate(p: np.ndarray) -> np.ndarray:
+        if o.clip_depth:
+            root = clip_root_trajectory(p, kp_px, conf, K, fps, o.depth_window_s)
+            if smooth_fn is not None:
+                root[:, :2] = smooth_fn(root[:, :2])
+            return p + root[:, None, :]
+        root = root_trajectory(p, kp_px, conf, K)
+        return p + (smooth_fn(root) if smooth_fn is not None else root)[:, None, :]
+
+    def level(cam: np.ndarray) -> tuple[np.ndarray, float]:
+        world = cam @ CAMERA_TO_WORLD_AXES.T
+        if o.floor_from_contacts:
+            rot, floor = fit_floor(world, fps)
+            return rot @ CAMERA_TO_WORLD_AXES, ANKLE_HEIGHT - floor
+        R = ground_rotation(world) @ CAMERA_TO_WORLD_AXES
+        return R, floor_offset(cam @ R.T)
+
+    cam = locate(pose_rel)
+    R, dz = level(cam)
+    if o.upright:
+        fix = upright_correction(pose_rel, R.T @ [0.0, 0.0, 1.0], o.max_upright_deg)
+        if not np.allclose(fix, np.eye(3)):
+            pose_rel = pose_rel @ fix.T
+            cam = locate(pose_rel)
+            R, dz = level(cam)
+    world = cam @ R.T
+    world[..., 2] += dz
+    contacts = detect_contacts(world, fps, o.contact)
+    if o.foot_lock:
+        world = lock_feet(world, contacts, fps, o.contact)
+        if o.limits:  # IK on a nearly straight leg can bend the knee either way
+            world = limit_limbs(world, o.limit)[0]
+        cam = (world - [0.0, 0.0, dz]) @ R  # the same motion in camera axes
+    return Placement(cam.astype(np.float32), world.astype(np.float32), contacts, R, dz,
+                     offsets)

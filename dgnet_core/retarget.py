@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .body import person_lengths, rest_joints, standing_pelvis_height  # noqa: F401 (re-exported)
 from .errors import RigError
-from .skeleton import BONES, FEET, JOINT_NAMES, NUM_JOINTS, PARENTS, TEMPLATE_POSE
+from .skeleton import FEET, JOINT_NAMES, NUM_JOINTS, PARENTS, TEMPLATE_POSE
 
 EPS = 1e-9
 # Joint indices (see skeleton.JOINT_NAMES).
@@ -447,48 +448,7 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
 
 
 # --------------------------------------------------------------------------------------
-# Person scale, rest skeleton, foot locking
-
-# Template ankle height above the floor (the ankle joint is not on the floor).
-_ANKLE_HEIGHT_RATIO = TEMPLATE_POSE[LFOOT, 2] / (
-    np.linalg.norm(TEMPLATE_POSE[LKNEE] - TEMPLATE_POSE[LHIP])
-    + np.linalg.norm(TEMPLATE_POSE[LFOOT] - TEMPLATE_POSE[LKNEE]))
-
-
-def person_lengths(joints: np.ndarray) -> np.ndarray:
-    """Median bone lengths (16,) over frames (``BONES`` order), left/right averaged."""
-    from .skeleton import FLIP_PERM, bone_lengths
-
-    lengths = np.nanmedian(bone_lengths(np.asarray(joints, dtype=np.float64)).reshape(-1, 16),
-                           axis=0)
-    # Symmetric: average each bone with its mirror.
-    idx = {b: i for i, b in enumerate(BONES)}
-    mirror = [idx[(FLIP_PERM[p], FLIP_PERM[c])] for p, c in BONES]
-    return 0.5 * (lengths + lengths[mirror])
-
-
-def rest_joints(lengths: np.ndarray | None = None) -> np.ndarray:
-    """Template pose (17, 3) re-scaled to ``lengths`` (BONES order); ankles above z=0.
-
-    Directions come from :data:`~.skeleton.TEMPLATE_POSE`; the pelvis is at x=y=0 and the
-    floor at z=0 (ankle height in proportion to the leg).
-    """
-    t = TEMPLATE_POSE
-    if lengths is None:
-        from .skeleton import bone_lengths
-
-        lengths = bone_lengths(t)
-    out = np.zeros((NUM_JOINTS, 3))
-    for k, (p, c) in enumerate(BONES):  # parents come first in BONES order
-        out[c] = out[p] + normalize(t[c] - t[p]) * lengths[k]
-    leg = lengths[BONES.index((LHIP, LKNEE))] + lengths[BONES.index((LKNEE, LFOOT))]
-    out[:, 2] += _ANKLE_HEIGHT_RATIO * leg - out[list(FEET), 2].min()
-    return out
-
-
-def standing_pelvis_height(lengths: np.ndarray) -> float:
-    """Height of the pelvis above the floor when standing, for these bone lengths."""
-    return float(rest_joints(lengths)[HIP, 2])
+# Resampling, foot locking (person scale and rest skeleton: ``body.py``)
 
 
 def resample(joints: np.ndarray, contacts: np.ndarray | None, ratio: float
@@ -788,15 +748,15 @@ def spec_from_rest(names: Sequence[str], parents: Sequence[int], rest: np.ndarra
     return RigSpec(bones=bones, root=root, scale=scale)
 
 
-def lift_rest_bones(lengths: np.ndarray | None = None
+def lift_rest_bones(lengths: np.ndarray | None = None, offsets: np.ndarray | None = None
                     ) -> tuple[list[str], list[int], np.ndarray, np.ndarray]:
     """Layout of the add-on's own armature: names, parent indices, heads, tails (world).
 
     One bone per joint, named after it, from the joint to its primary child; leaf joints
     get short stubs (hands continue the forearm, feet point forward to the floor, the head
-    points up).
+    points up). ``offsets`` (a ``body.Body``'s rest offsets) override ``lengths``.
     """
-    j = rest_joints(lengths)
+    j = rest_joints(lengths, offsets)
     names = list(JOINT_NAMES)
     parents = [lift_bone_parent(i) for i in range(NUM_JOINTS)]
     heads = j.copy()

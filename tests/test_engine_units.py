@@ -24,6 +24,7 @@ from dgnet_core.placement import (
     CAMERA_TO_WORLD_AXES,
     LEFT_FOOT,
     RIGHT_FOOT,
+    MotionOptions,
     intrinsics,
     place,
     project,
@@ -147,7 +148,7 @@ def test_placement_recovers_root_floor_and_contacts(pitch: float) -> None:
     kp = project(cam, K)
     assert cam[..., 2].min() > 3.0
     rel = cam - cam[:, :1]
-    out = place(rel, kp, None, K, fps)
+    out = place(rel, kp, None, K, fps, options=MotionOptions.legacy())  # per-frame placement
     assert np.abs(out.joints_camera - cam).max() < 1e-6  # exact 2D + 3D: exact trajectory
     planted = np.stack([out.joints_world[truth[:, c] == 1, f, 2]
                         for c, f in enumerate((LEFT_FOOT, RIGHT_FOOT))], 0)
@@ -627,10 +628,11 @@ def test_lifting_while_detecting_equals_lifting_afterwards(monkeypatch) -> None:
 
     poses, det = _synthetic_detections(150, [0, 1, 50, 51, 52, 100, 149])
     lifter = _tiny_lifter()
-    expected = _drive(iter_pipeline("synthetic.mp4", detections=det, lifter=lifter))
+    raw = PipelineOptions(cleanup=False, foot_lock=False)  # placement's choices are discrete
+    expected = _drive(iter_pipeline("synthetic.mp4", raw, detections=det, lifter=lifter))
     _patch_detection(monkeypatch, poses, det)
     threads = _lift_threads(lifter)
-    result = _drive(iter_pipeline("synthetic.mp4", lifter=lifter))
+    result = _drive(iter_pipeline("synthetic.mp4", raw, lifter=lifter))
     assert "lift-video-lifting" in threads  # most frames were lifted on the worker thread
     assert len(result) == len(expected) == 147 and result.gaps == [(48, 51), (98, 99)]
     assert np.abs(result.joints_camera - expected.joints_camera).max() < 1e-5
@@ -688,7 +690,9 @@ def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
         onnx.lift(kp, None, 640, 480)
     # The pipeline passes its intrinsics: the lifted poses follow fov_deg.
     _, det = _synthetic_detections(40, [])
-    results = [_drive(iter_pipeline("synthetic.mp4", PipelineOptions(fov_deg=fov),
+    results = [_drive(iter_pipeline("synthetic.mp4", PipelineOptions(fov_deg=fov,
+                                                                     cleanup=False,
+                                                                     foot_lock=False),
                                     detections=det, lifter=lifter)) for fov in (55.0, 90.0)]
     expected = lifter.lift(results[0].keypoints_2d, results[0].confidence, 640, 480,
                            intrinsics=results[0].intrinsics)
