@@ -118,6 +118,23 @@ class Lifter:
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
 
+    def context(self) -> tuple[int, int]:
+        """Frames (before, after) that frame f's pose depends on: a piece of a clip lifted
+        with that many frames on each side (or up to the clip's ends) equals lifting the
+        whole clip. ``tiled`` reading also needs pieces that start at multiples of T
+        (``tile``)."""
+        t, ti = self.cfg.num_frames, self.cfg.target_index
+        if not self.cfg.all_frames or self.aggregate == "center":
+            return ti, t - 1 - ti
+        if self.aggregate == "tiled":
+            return 0, t - 1
+        return t - 1, t - 1
+
+    @property
+    def tile(self) -> int:
+        """Pieces must start at a multiple of this frame count (T when ``tiled``, else 1)."""
+        return self.cfg.num_frames if self.cfg.all_frames and self.aggregate == "tiled" else 1
+
     @property
     def needs_camera(self) -> bool:
         """True when the model takes intrinsics (either balanced output)."""

@@ -168,14 +168,16 @@ def iter_lift(lifter: Lifter, kp: np.ndarray, conf: np.ndarray, width: int, heig
     the frames marked in ``todo`` are lifted (into ``out``).
     """
     n = len(kp)
-    before = lifter.cfg.target_index
-    after = lifter.cfg.num_frames - 1 - before
+    before, after = lifter.context()
+    tile = lifter.tile
     if out is None:
         out = np.empty((n, kp.shape[1], 3), np.float32)
     todo = np.ones(n, bool) if todo is None else np.asarray(todo, bool)
     done = 0
     for s, e in _pieces(_runs(todo), chunk):
         lo, hi = max(s - before, 0), min(e + after, n)
+        if tile > 1:  # whole tiles, aligned as in the whole clip
+            lo, hi = s - s % tile, min(e + (-e) % tile, n)
         y = lifter.lift(kp[lo:hi], conf[lo:hi], width, height, intrinsics=intrinsics)
         out[s:e] = y[s - lo: s - lo + (e - s)]
         done += e - s
@@ -256,6 +258,7 @@ class _EarlyLift:
     """Collects the 2D joints while detection runs and sends every frame whose whole
     window is already detected to a ``_LiftWorker``.
 
+    A frame is ready when every frame its pose depends on (``Lifter.context``) is detected.
     Such a frame lifts exactly as it will in the finished clip: gap filling leaves
     detected frames unchanged, the clip (trimmed to its first detection) starts at the first
     detection, and a window whose last frame is detected cannot reach the clip's end.
@@ -263,8 +266,9 @@ class _EarlyLift:
     """
 
     def __init__(self, worker: _LiftWorker, width: int, height: int, before: int,
-                 after: int, step: int = 32) -> None:
+                 after: int, step: int = 32, enabled: bool = True) -> None:
         self.worker, self.before, self.after, self.step = worker, before, after, step
+        self.enabled = enabled
         self.size = np.array([width, height], np.float32)
         self.kp = GrowingArray((NUM_JOINTS, 2), 256)
         self.conf = GrowingArray((NUM_JOINTS,), 256)
@@ -291,7 +295,7 @@ class _EarlyLift:
 
     def schedule(self) -> None:
         """Send the ready frames once at least ``step`` new frames can be decided."""
-        if self.first is None:
+        if self.first is None or not self.enabled:
             return
         det = np.frombuffer(self.detected, np.uint8)[self.first:].astype(bool)
         limit = len(det) - self.after  # frames before it have their whole window read
@@ -335,14 +339,14 @@ def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,
     if lifter is None:
         lifter = make_lifter(opts)
     K = intrinsics(w, h, opts.fov_deg, opts.focal_px)
-    before = lifter.cfg.target_index
-    after = lifter.cfg.num_frames - 1 - before
+    before, after = lifter.context()
     worker = _LiftWorker(lifter, w, h, K)
     gen = None
     try:
         yield Progress("detect", 0.0, f"detecting the person in {video.name}")
         if detections is None:
-            early = _EarlyLift(worker, w, h, before, after)
+            # tiled reading needs aligned pieces: it is cheap enough to lift afterwards
+            early = _EarlyLift(worker, w, h, before, after, enabled=lifter.tile == 1)
             gen = iter_detect(video, opts.frame_start, opts.frame_end, opts.task_path,
                               on_frame=early.add)
             while True:

@@ -172,3 +172,28 @@ def test_all_frame_aggregates_match_a_direct_computation() -> None:
         assert windows == (len(tiles) if agg == "tiled" else n)
     with pytest.raises(ValueError, match="aggregate"):
         Lifter.from_model(model, aggregate="median")
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "center", "tiled"])
+def test_piecewise_lifting_equals_the_whole_clip(aggregate: str) -> None:
+    """The pipeline lifts a clip in pieces (and only some frames): with ``Lifter.context``
+    frames of context (and aligned tiles) every piece equals lifting the whole clip."""
+    from dgnet_core.pipeline import iter_lift
+
+    cfg = DGNetConfig(channels=16, num_blocks=1, importance_hidden=8, in_channels=3)
+    lifter = Lifter.from_model(random_model(cfg), flip_tta=False, aggregate=aggregate)
+    kp, conf = _clip(n=45)
+    whole = lifter.lift(kp, conf, 640, 480)
+    gen = iter_lift(lifter, kp, conf, 640, 480, chunk=7)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        pieces = stop.value
+    assert np.abs(pieces - whole).max() < 1e-5
+    todo = np.zeros(45, bool)
+    todo[[3, 4, 5, 17, 30, 31, 44]] = True
+    out = np.full((45, 17, 3), np.nan, np.float32)
+    for _ in iter_lift(lifter, kp, conf, 640, 480, chunk=2, out=out, todo=todo):
+        pass
+    assert np.abs(out[todo] - whole[todo]).max() < 1e-5 and np.isnan(out[~todo]).all()

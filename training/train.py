@@ -275,7 +275,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     ckpt = out / CHECKPOINT
     if resume and (out / "config.json").exists():
         cfg_saved = TrainConfig.from_json((out / "config.json").read_text())
-        cfg = replace(cfg_saved, max_minutes=cfg.max_minutes, max_steps=cfg.max_steps)
+        # the recipe comes from the run; time limits and threads from this call
+        cfg = replace(cfg_saved, max_minutes=cfg.max_minutes, max_steps=cfg.max_steps,
+                      threads=cfg.threads)
     elif rank == 0:
         (out / "config.json").write_text(cfg.to_json())
 
