@@ -303,3 +303,19 @@ def test_bench_runs_on_fake_data(fake_dir) -> None:
 
     r = bench("tiny", steps=2, warmup=1, data_root=str(fake_dir))
     assert r["samples_per_s"] > 0 and r["batch_size"] == 32
+
+
+def test_compare_runs_draws_held_out_error_against_minutes(tmp_path, capsys) -> None:
+    from training.compare_runs import main as compare
+
+    head = "step,epoch,samples,lr,train_loss,train_mpjpe_mm,val_mpjpe_mm,elapsed_min,samples_per_s\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "log.csv").write_text(head + "10,0.1,640,0.001,1,300,250.0,1.0,90\n"
+                                            "20,0.2,1280,0.001,1,200,,2.0,90\n"
+                                            "30,0.3,1920,0.001,1,150,180.5,3.0,90\n")
+    (tmp_path / "b.csv").write_text(head + "10,0.1,640,0.001,1,300,210.0,1.5,90\n")
+    png = tmp_path / "c.png"
+    assert compare([f"A={tmp_path / 'a'}", str(tmp_path / "b.csv"), "--out", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "| A | 180.5 | 3.0 | 1920 | 3.0 |" in out and "| b | 210.0 | 1.5 |" in out
+    assert png.stat().st_size > 5000

@@ -29,7 +29,7 @@ from .config import PRESETS, make_config
 from .fake_h36m import write_fake_h36m
 from .train import _TrainForward, build_train_source, get_batch, train_step
 
-V1_STEP_MODEL = [f"{k}={v}" for k, v in LEGACY_V1.items()] + ["weighting=mlp"]
+V1_STEP_MODEL = [f"{k}={v}" for k, v in LEGACY_V1.items()] + ["weighting=mlp", "version=1"]
 V1_STEP_SETS = ["batch_size=64", "bf16=false", "loss=mpjpe"]
 
 

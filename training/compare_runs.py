@@ -14,10 +14,11 @@ from pathlib import Path
 
 
 def read_curve(run: Path) -> list[tuple[float, float, int]]:
-    """(minutes, held-out MPJPE mm, samples) for every validated row of a run's log."""
-    log = run / "log.csv"
+    """(minutes, held-out MPJPE mm, samples) for every validated row of a run's log
+    (``run`` is a run folder or a copy of its ``log.csv``)."""
+    log = run if run.suffix == ".csv" else run / "log.csv"
     if not log.is_file():
-        raise FileNotFoundError(f"no log.csv in {run}")
+        raise FileNotFoundError(f"no training log at {log}")
     with open(log) as f:
         return [(float(r["elapsed_min"]), float(r["val_mpjpe_mm"]), int(r["samples"]))
                 for r in csv.DictReader(f) if r["val_mpjpe_mm"]]
@@ -48,7 +49,7 @@ def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path,
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("runs", nargs="+", help="run folders, optionally LABEL=FOLDER")
+    p.add_argument("runs", nargs="+", help="run folders or log CSVs, optionally LABEL=PATH")
     p.add_argument("--out", required=True, help="PNG to write")
     p.add_argument("--title", default="held-out MPJPE against training time")
     a = p.parse_args(argv)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in a.runs:
         label, _, path = item.rpartition("=")
         run = Path(path)
-        curves[label or run.name] = read_curve(run)
+        curves[label or run.stem] = read_curve(run)
     plot(curves, Path(a.out), a.title)
     print("| run | best held-out MPJPE (mm) | at minute | samples | last minute |")
     print("|---|---:|---:|---:|---:|")
