@@ -308,7 +308,8 @@ def test_bench_runs_on_fake_data(fake_dir) -> None:
 def test_compare_runs_draws_held_out_error_against_minutes(tmp_path, capsys) -> None:
     from training.compare_runs import main as compare
 
-    head = "step,epoch,samples,lr,train_loss,train_mpjpe_mm,val_mpjpe_mm,elapsed_min,samples_per_s\n"
+    head = ("step,epoch,samples,lr,train_loss,train_mpjpe_mm,val_mpjpe_mm,elapsed_min,"
+            "samples_per_s\n")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "log.csv").write_text(head + "10,0.1,640,0.001,1,300,250.0,1.0,90\n"
                                             "20,0.2,1280,0.001,1,200,,2.0,90\n"
