@@ -92,9 +92,10 @@ def test_pipeline_result_is_complete_and_finite(dance, lifter) -> None:
     assert result.intrinsics[0, 0] == pytest.approx(300 / np.tan(np.radians(27.5)))
     fractions = [s.fraction for s in steps]
     assert fractions == sorted(fractions) and steps[-1].stage == "done" and len(steps) > 3
-    # Floor: the lower ankle sits at its rest height above z = 0 in most frames.
+    # Floor (fitted to the foot contacts over the whole clip): the lower ankle sits at its
+    # rest height above z = 0, within 1 cm, in the lowest fifth of the frames.
     low = result.joints_world[:, [3, 6], 2].min(axis=1)
-    assert np.percentile(low, 20) == pytest.approx(ANKLE_HEIGHT, abs=1e-4)
+    assert np.percentile(low, 20) == pytest.approx(ANKLE_HEIGHT, abs=0.01)
     assert (result.joints_camera[:, 0, 2] > 0).all()
 
 
@@ -107,8 +108,13 @@ def test_bone_lengths_are_stable(dance, lifter) -> None:
     bl = bone_lengths(j3)
     cv = bl.std(axis=0) / bl.mean(axis=0)
     assert np.median(cv) < 0.08 and cv.max() < 0.3
-    # Placement moves each lifted pose rigidly: world bones == smoothed lifted bones.
+    # The clean-up gives the clip one body: every bone keeps one length in every frame.
     result, _ = _drive(iter_pipeline(dance.source, detections=dance, lifter=lifter))
+    world = bone_lengths(result.joints_world)
+    assert np.ptp(world, axis=0).max() < 1e-4
+    # Without it, placement moves each lifted pose rigidly: world bones == smoothed lifted.
+    plain = PipelineOptions(cleanup=False, foot_lock=False)
+    result, _ = _drive(iter_pipeline(dance.source, plain, detections=dance, lifter=lifter))
     lifted = lifter.lift(result.keypoints_2d, result.confidence, 600, 600)
     lifted = smooth(lifted, "savgol", result.fps)
     assert np.abs(bone_lengths(result.joints_world) - bone_lengths(lifted)).max() < 1e-4

@@ -85,6 +85,8 @@ def _parse(argv):
     e.add_argument("--model", type=Path, default=None, help="default: the shipped model")
     e.add_argument("--smoothing", default="savgol")
     e.add_argument("--out", type=Path, default=Path("out/e2e"))
+    e.add_argument("--reuse", action="store_true",
+                   help="do not re-render clips already in --out (compare models on them)")
     _scene_args(e)
     return p.parse_args(argv)
 
@@ -133,7 +135,7 @@ def _run(args) -> int:
             raise SystemExit("nothing to evaluate: give --motions and/or --h36m")
         t0 = time.perf_counter()
         rows = evaluate(clips, args.out, size=args.size, model_path=args.model,
-                        smoothing=args.smoothing, spec=spec)
+                        smoothing=args.smoothing, spec=spec, reuse=args.reuse)
         md, csv_path = write_results(rows, args.out)
         print(markdown_table(rows))
         print(f"{md}\n{csv_path}\n{time.perf_counter() - t0:.0f} s")

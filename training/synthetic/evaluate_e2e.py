@@ -139,8 +139,11 @@ def h36m_clip(name: str, h36m_dir: str | Path, frames: int, step: int = 2,
 
 def evaluate(clips: dict[str, np.ndarray], out_dir: str | Path, *, size: int = 320,
              model_path: str | Path | None = None, smoothing: str = "savgol",
-             spec=None, progress: bool = True) -> list[Row]:
-    """Render each (T,17,3) clip, run the pipeline, return the comparison rows."""
+             spec=None, progress: bool = True, reuse: bool = False) -> list[Row]:
+    """Render each (T,17,3) clip, run the pipeline, return the comparison rows.
+
+    ``reuse``: a clip whose video and ground truth are already in ``out_dir`` is not
+    rendered again (to compare models on the very same footage)."""
     from dataclasses import replace
 
     from .render import SceneSpec, render_sequence
@@ -152,11 +155,13 @@ def evaluate(clips: dict[str, np.ndarray], out_dir: str | Path, *, size: int = 3
     rows: list[Row] = []
     for name, joints in clips.items():
         safe = name.replace("/", "_").replace(" ", "_")
-        out = render_sequence(joints, out_dir, name=safe, spec=spec, progress=progress,
-                              motion=name)
-        result = lift_clip(out.video, out.ground_truth, None if use_default else model,
-                           smoothing)
-        rows += compare(result, out.ground_truth, name)
+        video, truth = out_dir / f"{safe}.mp4", out_dir / f"{safe}.npz"
+        if not (reuse and video.is_file() and truth.is_file()):
+            out = render_sequence(joints, out_dir, name=safe, spec=spec, progress=progress,
+                                  motion=name)
+            video, truth = out.video, out.ground_truth
+        result = lift_clip(video, truth, None if use_default else model, smoothing)
+        rows += compare(result, truth, name)
     return rows
 
 
