@@ -159,7 +159,8 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         # Keys on whole scene frames: resample when scene and video frame rates differ.
         contacts = getattr(result, "contacts", None)
         joints, contacts = rt.resample(joints, contacts, settings.frame_ratio)
-        out = rt.retarget(joints, spec, opts, contacts=contacts)
+        out = rt.retarget(joints, spec, opts, contacts=contacts,
+                          rest_offsets=getattr(result, "rest_offsets", None))
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)

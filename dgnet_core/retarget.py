@@ -372,11 +372,14 @@ def rig_floor_and_hip_height(spec: RigSpec) -> tuple[float, float]:
 
 
 def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions | None = None,
-             contacts: np.ndarray | None = None) -> Retargeted:
+             contacts: np.ndarray | None = None,
+             rest_offsets: np.ndarray | None = None) -> Retargeted:
     """Solve local bone rotations (and the root location) that pose ``spec`` like the joints.
 
     ``joints_world`` (N, 17, 3) as in ``LiftResult.joints_world`` (Z up, floor at z=0,
-    facing -Y when facing the camera).
+    facing -Y when facing the camera). ``rest_offsets`` (``LiftResult.rest_offsets``, the
+    clip's body) gives the person's standing pelvis height; without it the median bone
+    lengths of the joints do (the two agree when the armature was built from the same).
     """
     options = options or RetargetOptions()
     j = np.asarray(joints_world, dtype=np.float64)
@@ -430,8 +433,7 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
     scale = 1.0
     if spec.root is not None:
         root = spec.bones[spec.root]
-        lengths = person_lengths(j)
-        rest = rest_joints(lengths)
+        rest = rest_joints(person_lengths(j), rest_offsets)
         h_src = float(rest[HIP, 2])
         if options.scale_to_rig:
             _, h_rig = rig_floor_and_hip_height(spec)
