@@ -20,6 +20,11 @@ from dgnet_core.weights import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread):
+    """Every test here runs torch on one thread (the fixture lives in conftest.py)."""
+
+
 def _clip(n: int = 37, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     base = rng.uniform(200, 500, size=(17, 2))

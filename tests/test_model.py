@@ -16,6 +16,11 @@ from dgnet_core.model import DGNet, count_parameters, multilevel_loss
 from dgnet_core.skeleton import TEMPLATE_POSE
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread):
+    """Every test here runs torch on one thread (the fixture lives in conftest.py)."""
+
+
 def _x(b: int, cfg: DGNetConfig | None = None, seed: int = 0) -> torch.Tensor:
     cfg = cfg or DGNetConfig()
     g = torch.Generator().manual_seed(seed)
@@ -180,7 +185,7 @@ def _onnx_pair(tmp_path, seed: int = 0):
 
     from dgnet_core.weights import export_onnx, onnx_session, random_model
 
-    model = random_model(seed=seed)
+    model = random_model(DGNetConfig(channels=48, num_blocks=3), seed=seed)
     path = export_onnx(model, tmp_path / "m.onnx", opset=17)
     assert onnx.load(str(path)).opset_import[0].version >= 17
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
@@ -222,8 +227,8 @@ def test_model_fits_small_synthetic_lifting_task() -> None:
     x = torch.tensor(np.repeat(uv[:, None], 4, axis=1), dtype=torch.float32)
     target = torch.tensor(cam - cam[:, :1], dtype=torch.float32)
     target = target[:, None].repeat(1, 4, 1, 1)  # a static body: every frame the same
-    model = DGNet(DGNetConfig(num_blocks=2))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = DGNet(DGNetConfig(num_blocks=2, channels=32))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     losses = []
     for _ in range(150):
         y, blocks = model.forward_train(x)

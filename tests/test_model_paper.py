@@ -23,6 +23,11 @@ from dgnet_core.skeleton import FLIP_PERM
 SMALL = {"channels": 16, "num_blocks": 2, "importance_hidden": 8, "block_head_hidden": 8}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread):
+    """Every test here runs torch on one thread (the fixture lives in conftest.py)."""
+
+
 def _x(b: int, cfg: DGNetConfig, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(b, cfg.num_frames, cfg.num_joints, cfg.in_channels, generator=g)
