@@ -261,16 +261,26 @@ class Lifter:
 
 
 def _has_onnxruntime() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    from importlib.util import find_spec
+
+    return find_spec("onnxruntime") is not None
+
+
+def _torch_may_have_cuda() -> bool:
+    """False when torch is absent or a CPU-only build, told without importing torch (an
+    import costs seconds; a CUDA build ships ``lib/libc10_cuda.so`` or ``c10_cuda.dll``)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
         return False
-    return True
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
+    return any(lib.glob("*c10_cuda*"))
 
 
 def _best_device() -> str:
-    try:
-        import torch
-    except ImportError:
+    if not _torch_may_have_cuda():
         return "cpu"
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
