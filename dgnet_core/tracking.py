@@ -21,6 +21,10 @@ identity against the track (``TrackerConfig`` holds the limits):
   person disappears behind somebody show part of that somebody. Only clean looks are
   learnt; the bank keeps a new look once it has held for ``stable_frames`` frames.
 
+When one pose is in view right after an accepted frame, one of limb proportions and colour
+may exceed its limit (``lone_proportion``, ``lone_appearance``) while the other passes:
+squats and jumps foreshorten limbs, turning shows another side, within a frame or two.
+
 A pose failing any test is somebody else (or our person, unrecognisable): the frame is a
 miss (``choose`` returns None), which the pipeline turns into a gap -- filled when short,
 reported when longer than ``max_gap``. Among poses passing every test, the one with the
@@ -73,6 +77,8 @@ class TrackerConfig:
     stable_frames: int = 8       # frames a new look must hold before the bank keeps it
     bank_size: int = 8           # appearance templates kept
     template_rate: float = 0.1   # running-template update per accepted frame
+    lone_appearance: float = 1.5  # one pose in view, track unbroken, proportions pass:
+    lone_proportion: float = 2.5  # colour limit x this; or colour passes: proportions x this
 
 
 @dataclass
@@ -202,7 +208,8 @@ class PersonTracker:
         if self._last is None:
             best = int(np.argmax([bbox_diag(f.pts, f.vis) for f in feats]))
             return Candidate(best, feats[best], 0.0)
-        costs = [self._cost(f) for f in feats]
+        lone = len(feats) == 1 and self._missed == 0
+        costs = [self._cost(f, lone) for f in feats]
         best = int(np.argmin(costs))
         return None if not np.isfinite(costs[best]) else Candidate(best, feats[best],
                                                                    costs[best])
@@ -255,8 +262,16 @@ class PersonTracker:
                 return True
         return False
 
-    def _cost(self, f: Features) -> float:
-        """Summed (distance / limit) over the identity tests; inf if any test fails."""
+    def _cost(self, f: Features, lone: bool = False) -> float:
+        """Summed (distance / limit) over the identity tests; inf if any test fails.
+
+        ``lone``: the only pose in view, right after an accepted frame. Then one of limb
+        proportions and colour may exceed its limit (proportions by ``lone_proportion``:
+        a squat or a limb pointing at the camera foreshortens them; colour by
+        ``lone_appearance``: turning round shows another side) while the other passes;
+        position and size still hold. Where only one of the two can be measured, it must
+        pass.
+        """
         cfg, last, missed = self.config, self._last, self._missed
         both = np.minimum(f.vis, last.vis) > _VISIBLE
         if both.sum() < 4:
@@ -268,17 +283,23 @@ class PersonTracker:
         costs = [dist / min(reach, cfg.max_reach * diag)]
         size_tol = min(cfg.size_tol + cfg.size_growth * missed, cfg.size_tol_max)
         costs.append(abs(np.log(f.scale / last.scale)) / np.log(size_tol))
+        shape = look = None
         if self._proportions is not None:
             both = ~(np.isnan(f.proportions) | np.isnan(self._proportions))
             if both.sum() >= 2:
                 ratio = np.log(f.proportions[both] / self._proportions[both])
-                costs.append(float(np.median(np.abs(ratio))) / cfg.proportion_tol)
+                shape = float(np.median(np.abs(ratio))) / cfg.proportion_tol
         if f.colour is not None:
             # The latest clean look too (mostly the previous frame): a gradual change of
             # look, such as turning round, is followed.
             looks = self._bank + ([self._clean] if self._clean is not None else [])
             if looks:
-                costs.append(min(colour_distance(f.colour, t) for t in looks)
-                             / cfg.appearance_tol)
+                look = min(colour_distance(f.colour, t) for t in looks) / cfg.appearance_tol
+        if lone and shape is not None and look is not None:
+            if shape <= 1.0 and look <= cfg.lone_appearance:
+                look = min(look, 1.0)
+            elif look <= 1.0 and shape <= cfg.lone_proportion:
+                shape = min(shape, 1.0)
+        costs += [c for c in (shape, look) if c is not None]
         return float(sum(costs)) if max(costs) <= 1.0 else float("inf")
 

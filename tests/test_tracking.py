@@ -212,6 +212,33 @@ def _paint_occlusions(src, dst, boxes: dict[range, tuple[int, int, int, int]]) -
         writer.release()
 
 
+def test_one_person_in_view_is_kept_through_a_crouch_and_a_turn() -> None:
+    """Alone in view, the person crouches (limb proportions shrink by 0.4 at once, beyond
+    their limit; kept because colour still passes) and then turns (the shirt shows more
+    white each frame, followed through the latest look): every frame is kept. A crouch
+    with a new shirt at once, or a crouch seen without the frame (proportions only), is a
+    miss."""
+    rng = np.random.default_rng(3)
+    tracker = PersonTracker(W, H, FPS)
+    kept = []
+    for t in range(30):
+        limbs = 1.0 if t < 10 or t >= 14 else 0.6
+        white = 0.0 if t < 20 else 0.1 * (t - 19)
+        p = Person(0.5, 0.72, 0.5, limbs=limbs, white=white)
+        kept.append(tracker.choose([p.observation()], render([p], rng)) is not None)
+    assert all(kept)
+    tracker = PersonTracker(W, H, FPS)
+    for _ in range(10):
+        p = Person(0.5, 0.72, 0.5)
+        assert tracker.choose([p.observation()], render([p], rng)) is not None
+    both = Person(0.5, 0.72, 0.5, limbs=0.6, white=0.9)
+    assert tracker.choose([both.observation()], render([both], rng)) is None
+    tracker = PersonTracker(W, H, FPS)
+    for _ in range(10):
+        assert tracker.choose([Person(0.5, 0.72, 0.5).observation()]) is not None
+    assert tracker.choose([Person(0.5, 0.72, 0.5, limbs=0.6).observation()]) is None
+
+
 def test_real_clip_with_the_man_hidden_twice_never_switches(videos_dir, tmp_path) -> None:
     """two_people_1080p.avi: the man walks from the middle to the left edge, the other
     person stays right of x = 1100 px. A grey box hides the man in frames 40-46 and 62-70.
