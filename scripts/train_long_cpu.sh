@@ -11,6 +11,8 @@
 #   nohup bash scripts/train_long_cpu.sh 90 2 > runs/long_run.out 2>&1 &
 #   git add training/long_run && git commit -m "long run: segment N"
 #
+# To stop it early and cleanly (checkpoint, weights, log, curves): touch training/long_run/STOP
+#
 # Then, if held-out P1 improved, evaluate and re-export the shipped model:
 #
 #   .venv/bin/python -m training.evaluate training/long_run/model.safetensors \

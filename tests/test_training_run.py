@@ -146,3 +146,24 @@ def test_symmetry_protocol_tells_shared_from_per_edge_weights(fake_dir) -> None:
                     p.add_(0.3 * torch.randn_like(p))
         out[style] = evaluate.left_right_symmetry_mm(net, ds, idx)
     assert out["shared"] < 1e-3 and out["semgcn"] > 0.5, out
+
+
+def test_stop_file_checkpoints_and_stops_the_run(fake_dir, tmp_path) -> None:
+    """``touch RUN/STOP`` ends a background run cleanly: checkpoint, weights, summary."""
+    import threading
+    import time
+
+    cfg = _cfg(fake_dir, epochs=1000, batch_size=8)
+    out = tmp_path / "run"
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(train(cfg, out, progress=False)))
+    worker.start()
+    deadline = time.time() + 60
+    while not (out / "log.csv").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    (out / "STOP").touch()
+    worker.join(timeout=120)
+    assert not worker.is_alive()
+    assert result["stop_reason"] == "stop_file" and not result["done"]
+    assert (out / CHECKPOINT).exists() and (out / "model.safetensors").exists()
+    assert read_checkpoint(out / CHECKPOINT)["state"]["step"] == result["step"]

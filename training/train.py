@@ -89,6 +89,7 @@ def _to(batch: dict, device) -> dict:
 
 # ------------------------------------------------------------------------- checkpoint
 CHECKPOINT = "checkpoint.safetensors"
+STOP_FILE = "STOP"  # create it in a run folder to stop that run cleanly at the next step
 
 
 def save_checkpoint(path: Path, net: DGNet, opt, sched, state: dict) -> None:
@@ -255,9 +256,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
           progress: bool = True) -> dict:
     """Run (or resume) training into ``out_dir``; returns a summary dict.
 
-    Stops at the end of ``epochs``, at ``max_steps``, or after ``max_minutes`` (then
-    resume with ``resume=True``). Writes ``checkpoint.safetensors``, ``config.json``, ``log.csv``,
-    ``curves.png`` and ``model.safetensors`` (inference weights, float32).
+    Stops at the end of ``epochs``, at ``max_steps``, after ``max_minutes``, or when a
+    file named ``STOP`` appears in ``out_dir`` (then resume with ``resume=True``; a new
+    call removes the file). Writes ``checkpoint.safetensors``, ``config.json``,
+    ``log.csv``, ``curves.png`` and ``model.safetensors`` (inference weights, float32).
     """
     t0 = time.time()
     out = Path(out_dir)
@@ -273,6 +275,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     ckpt = out / CHECKPOINT
+    (out / STOP_FILE).unlink(missing_ok=True)
     if resume and (out / "config.json").exists():
         cfg_saved = TrainConfig.from_json((out / "config.json").read_text())
         # the recipe comes from the run; time limits and threads from this call
@@ -371,6 +374,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
                 break
             if cfg.max_minutes and now - t0 >= cfg.max_minutes * 60:
                 stop_reason = "max_minutes"
+                break
+            if (out / STOP_FILE).exists():  # checkpoint and stop now, as at the time limit
+                stop_reason = "stop_file"
                 break
             if now - last_ckpt >= cfg.ckpt_minutes * 60:
                 checkpoint()
