@@ -102,7 +102,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
         fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
         max_gap=args.max_gap, frame_start=args.start, frame_end=args.end,
         backend=args.backend, device=args.device, model_path=args.model,
-        task_path=args.task, flip_tta=not args.no_flip, cleanup=not args.no_cleanup,
+        task_path=args.task, flip_tta=False if args.no_flip else None, cleanup=not args.no_cleanup,
         foot_lock=not args.no_foot_lock)
     options.check()
     check_output_dir(args.out)  # before the job, not after minutes of work

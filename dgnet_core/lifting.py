@@ -101,6 +101,9 @@ RunBatch = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 class Lifter:
     """Runs a DG-Net over clips. Build with ``from_default``, ``from_file`` or a model.
 
+    ``flip_tta`` (None: auto) averages with the mirrored input. Auto turns it on only for
+    left/right-symmetric networks (v1's shared FSG): a v2 network tells left from right,
+    and on Human3.6M flip TTA made it worse (GT 2D P1 50.5 -> 56.3 mm, docs/BENCHMARKS.md).
     ``batch_size`` is the number of windows per model call; with ``flip_tta`` half of them
     are the mirrored copies of the other half (one call, not two). Small calls are faster
     on CPU (measured 2026-11-25, paper-size model, torch, 1 thread, flip TTA: 16 windows a
@@ -110,11 +113,13 @@ class Lifter:
     cfg: DGNetConfig
     run_batch: RunBatch
     backend: str
-    flip_tta: bool = True
+    flip_tta: bool | None = None
     batch_size: int = 32
     aggregate: str = "mean"
 
     def __post_init__(self) -> None:
+        if self.flip_tta is None:  # auto: only where it helps (docs/BENCHMARKS.md)
+            self.flip_tta = self.cfg.fsg_weighting == "shared"
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
 

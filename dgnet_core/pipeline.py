@@ -60,7 +60,7 @@ class PipelineOptions:
     device: str = "auto"             # "auto" | "cpu" | "cuda"
     model_path: str | None = None    # None = embedded default model
     task_path: str | None = None     # None = dgnet_core.detect.default_task_path()
-    flip_tta: bool = True
+    flip_tta: bool | None = None  # None: the lifter's choice for its model (Lifter)
     cleanup: bool = True             # one body, limb limits, per-clip depth, floor, upright
     foot_lock: bool = True           # hold planted feet (contacts with hysteresis + leg IK)
 
@@ -141,7 +141,8 @@ def make_lifter(options: PipelineOptions) -> Lifter:
                 and not path.with_suffix(".safetensors").is_file():
             device = "cpu"  # an ONNX-only model runs on onnxruntime, never on torch-cuda
         lifter = Lifter.from_file(path, backend=options.backend, device=device, threads=1)
-    lifter.flip_tta = options.flip_tta
+    if options.flip_tta is not None:
+        lifter.flip_tta = options.flip_tta
     return lifter
 
 
