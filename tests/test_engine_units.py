@@ -715,6 +715,7 @@ def test_flip_tta_in_one_call_averages_the_mirrored_prediction() -> None:
     from dgnet_core.skeleton import FLIP_PERM
 
     lifter = _tiny_lifter()
+    lifter.flip_tta = True  # asked for (the default is on only for left/right-symmetric nets)
     kp = np.random.default_rng(3).uniform(100, 500, (21, 17, 2)).astype(np.float32)
     calls = []
     run = lifter.run_batch

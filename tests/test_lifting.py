@@ -202,3 +202,13 @@ def test_piecewise_lifting_equals_the_whole_clip(aggregate: str) -> None:
     for _ in iter_lift(lifter, kp, conf, 640, 480, chunk=2, out=out, todo=todo):
         pass
     assert np.abs(out[todo] - whole[todo]).max() < 1e-5 and np.isnan(out[~todo]).all()
+
+
+def test_flip_tta_is_on_by_default_only_for_left_right_symmetric_networks() -> None:
+    """v2 networks tell left from right and flip TTA made the shipped one worse (GT 2D P1
+    50.5 -> 56.3 mm); v1's shared skeleton weights are symmetric and flip helped them."""
+    small = {"channels": 16, "num_blocks": 1, "importance_hidden": 8}
+    v2 = Lifter.from_model(random_model(DGNetConfig(**small)))
+    v1 = Lifter.from_model(random_model(DGNetConfig(**small, fsg_weighting="shared")))
+    assert v2.flip_tta is False and v1.flip_tta is True
+    assert Lifter.from_model(random_model(DGNetConfig(**small)), flip_tta=True).flip_tta
