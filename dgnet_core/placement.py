@@ -120,8 +120,6 @@ def ground_rotation(world: np.ndarray, prior_m: float = 0.2, max_tilt_deg: float
     over metres of floor give nearly the full fit. One refit drops points that sit more than
     the 75th percentile above the first plane (jumps, swing phases).
     """
-    from scipy.spatial.transform import Rotation
-
     pts = _lowest_feet(np.asarray(world, np.float64))
     if len(pts) < 3:
         return np.eye(3)
@@ -136,6 +134,14 @@ def ground_rotation(world: np.ndarray, prior_m: float = 0.2, max_tilt_deg: float
         a, b = np.linalg.solve(M, [c[:, 0] @ c[:, 2], c[:, 1] @ c[:, 2]])
         resid = pts[:, 2] - (pts[:, 0] - p[:, 0].mean()) * a - (pts[:, 1] - p[:, 1].mean()) * b
         keep = resid <= np.percentile(resid, 75)
+    return _levelling_rotation(a, b, max_tilt_deg)
+
+
+def _levelling_rotation(a: float, b: float, max_tilt_deg: float) -> np.ndarray:
+    """Rotation taking the plane z = a x + b y to horizontal, its tilt capped at
+    ``max_tilt_deg``."""
+    from scipy.spatial.transform import Rotation
+
     normal = np.array([-a, -b, 1.0])
     normal /= np.linalg.norm(normal)
     tilt = math.degrees(math.acos(min(1.0, normal[2])))
@@ -239,8 +245,6 @@ def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
     ``floor_samples`` of a clip: ``z = a x + b y + c`` with a ridge penalty of ``prior_m``
     metres of spread (feet on one spot: level camera), re-weighted three times (Tukey,
     4.7 robust sigmas, at least 1 cm) so swing feet and outliers drop out."""
-    from scipy.spatial.transform import Rotation
-
     pts = floor_samples(world, fps)
     if len(pts) < 3:
         return np.eye(3), float(np.percentile(_lowest_feet(np.asarray(world))[:, 2], 20))
@@ -257,15 +261,7 @@ def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
         resid = c[:, 2] - a * c[:, 0] - b * c[:, 1]
         scale = max(1.4826 * np.median(np.abs(resid - np.median(resid))), 0.01) * 4.7
         wts = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
-    normal = np.array([-a, -b, 1.0])
-    normal /= np.linalg.norm(normal)
-    tilt = math.degrees(math.acos(min(1.0, normal[2])))
-    if tilt > max_tilt_deg:
-        horiz = normal[:2] / max(np.linalg.norm(normal[:2]), 1e-12)
-        t = math.radians(max_tilt_deg)
-        normal = np.array([*(horiz * math.sin(t)), math.cos(t)])
-    rot, _ = Rotation.align_vectors([[0.0, 0.0, 1.0]], [normal])
-    R = rot.as_matrix()
+    R = _levelling_rotation(a, b, max_tilt_deg)
     heights = (pts @ R.T)[:, 2]
     return R, float(np.median(heights[wts > 0.5]) if (wts > 0.5).any() else np.median(heights))
 

@@ -205,8 +205,7 @@ def left_right_symmetry_mm(net, ds: WindowDataset, idx: np.ndarray, device: str 
         cam = torch.from_numpy(b["cam"]).to(device) if net.cfg.balanced else None
         y = net(x, cam)
         ys = net(x[..., perm, :], cam)[..., perm, :]
-        total += float((y - ys).norm(dim=-1).mean(-1).sum()) if y.dim() == 3 else \
-            float((y - ys).norm(dim=-1).mean((-1, -2)).sum())
+        total += float((y - ys).norm(dim=-1).reshape(len(x), -1).mean(-1).sum())
         n += len(x)
     return total / max(n, 1) * 1000
 
