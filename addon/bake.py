@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from dgnet_core import retarget as rt
+
 from . import rig as rigmod
-from .dgnet_core import retarget as rt
 
 
 @dataclass

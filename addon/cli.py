@@ -25,14 +25,15 @@ from pathlib import Path
 
 import bpy
 
+from dgnet_core import retarget as rt
+from dgnet_core.cli import native_stderr_silenced
+from dgnet_core.errors import LiftError, one_line
+from dgnet_core.pipeline import PipelineOptions
+from dgnet_core.preflight import check_device, check_model_file, check_output_dir
+
 from . import bake, job
 from . import rig as rigmod
 from .console import console_silenced, operator_error, quiet_native_logs
-from .dgnet_core import retarget as rt
-from .dgnet_core.cli import native_stderr_silenced
-from .dgnet_core.errors import LiftError, one_line
-from .dgnet_core.pipeline import PipelineOptions
-from .dgnet_core.preflight import check_device, check_model_file, check_output_dir
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 FORMATS = ("blend", "fbx", "bvh")

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import bpy
 
+from dgnet_core.errors import LiftError, VideoError
+from dgnet_core.pipeline import PipelineOptions, Progress, iter_pipeline
+
 from .camera import camera_fov, clip_camera_fov
-from .dgnet_core.errors import LiftError, VideoError
-from .dgnet_core.pipeline import PipelineOptions, Progress, iter_pipeline
 
 DEVICE_MAP = {"AUTO": "auto", "CPU": "cpu", "GPU": "cuda"}
 

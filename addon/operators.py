@@ -10,10 +10,11 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
+from dgnet_core import retarget as rt
+from dgnet_core.errors import LiftError
+
 from . import bake, job
 from . import rig as rigmod
-from .dgnet_core import retarget as rt
-from .dgnet_core.errors import LiftError
 
 
 def error_message(exc: BaseException) -> str:

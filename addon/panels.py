@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import bpy
 
+from dgnet_core import retarget as rt
+
 from . import rig as rigmod
 from .camera import clip_camera_fov
-from .dgnet_core import retarget as rt
 
 RIG_TYPE_FROM_KEY = {"lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigify": "RIGIFY",
                      "mixamo": "MIXAMO", "custom": "CUSTOM"}

@@ -18,7 +18,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from .dgnet_core.retarget import ALL_ROLES
+from dgnet_core.retarget import ALL_ROLES
 
 RIG_TYPE_ITEMS = [
     ("AUTO", "Auto-detect", "Detect the rig type from the bone names"),

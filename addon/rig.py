@@ -12,8 +12,8 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from .dgnet_core import retarget as rt
-from .dgnet_core.errors import RigError
+from dgnet_core import retarget as rt
+from dgnet_core.errors import RigError
 
 
 def _roll_up(head: np.ndarray, tail: np.ndarray) -> Vector:
