@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped model's long CPU training run, one segment per session (issue 11).
 #
-#   bash scripts/train_long_cpu.sh MINUTES [THREADS]
+#   bash scripts/train_long_cpu.sh MINUTES [THREADS] [TRAIN ARGS...]
 #
 # Resumes exactly from the committed run folder training/long_run/ (config.json,
 # checkpoint.safetensors, log.csv, curves.png), or starts it with --preset default when the
@@ -10,6 +10,11 @@
 #
 #   nohup bash scripts/train_long_cpu.sh 90 2 > runs/long_run.out 2>&1 &
 #   git add training/long_run && git commit -m "long run: segment N"
+#
+# Extra arguments go to training.train; with a resumed run, --augment KEY=VALUE changes the
+# augmentation from the current step on (recorded in recipe_changes.jsonl), e.g.
+#
+#   bash scripts/train_long_cpu.sh 90 2 --augment det_residual_prob=0.5
 #
 # To stop it early and cleanly (checkpoint, weights, log, curves): touch training/long_run/STOP
 #
@@ -22,8 +27,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:?minutes}; THREADS=${2:-2}
+shift $(( $# < 2 ? $# : 2 ))
 RUN=training/long_run
-ARGS=(--out "$RUN" --max-minutes "$MINUTES" --no-progress --set "threads=$THREADS")
+ARGS=(--out "$RUN" --max-minutes "$MINUTES" --no-progress --set "threads=$THREADS" "$@")
 if [ -f "$RUN/checkpoint.safetensors" ]; then
     .venv/bin/python -m training.train --resume "${ARGS[@]}"
 else

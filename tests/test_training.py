@@ -168,6 +168,41 @@ def test_reproject_sampler_corruption_and_flip(fake_data) -> None:
     assert two.batch(np.arange(4), np.random.default_rng(0))["x"].shape[-1] == 2
 
 
+def _sampler_windows(s: ReprojectSampler, idx: np.ndarray) -> np.ndarray:
+    g = s.frames[idx]
+    t = s.num_frames
+    return np.clip(g[:, None] + np.arange(t) - t // 2, s.starts[g, None], s.ends[g, None] - 1)
+
+
+@pytest.mark.parametrize("flip", [0.0, 1.0])
+def test_reproject_sampler_detector_residuals(fake_data, flip) -> None:
+    """On a real camera with no other corruption, the input is exactly that camera's
+    detection (mirrored with the scene when flipped), not the projected ground truth."""
+    cfg = AugmentConfig(real_camera_prob=1.0, flip_prob=flip, noise_frac=(0, 0),
+                        offset_frac=0.0, drop_prob=0.0, outlier_prob=0.0, strides=(1,),
+                        det_residual_prob=1.0)
+    s = ReprojectSampler(fake_data, ["S1"], cfg=cfg)
+    idx = np.arange(0, 200, 7)
+    x = s.batch(idx, np.random.default_rng(3))["x"][..., :2]
+    win = _sampler_windows(s, idx)
+    dets, gts = [], []
+    for ci, cam in enumerate(s.cams[0]):
+        det = np.concatenate([fake_data.detections["S1"][a][ci] for _, a in s.keys])
+        gt = np.concatenate([fake_data.gt_2d("S1", a, ci) for _, a in s.keys])
+        w, h = cam.width, cam.height
+        if flip:
+            det = np.stack([w - det[..., 0], det[..., 1]], -1)[:, list(FLIP_PERM)]
+            gt = np.stack([w - gt[..., 0], gt[..., 1]], -1)[:, list(FLIP_PERM)]
+        dets.append(normalize_px(det[win], w, h))
+        gts.append(normalize_px(gt[win], w, h))
+    err_det = np.min([np.abs(x - d).max(axis=(1, 2, 3)) for d in dets], axis=0)
+    err_gt = np.min([np.abs(x - g).max(axis=(1, 2, 3)) for g in gts], axis=0)
+    assert err_det.max() < 2e-3            # the detection itself (float16 residuals)
+    assert err_gt.min() > 5e-3             # ... which is not the ground truth
+    plain = ReprojectSampler(fake_data, ["S1"], cfg=AugmentConfig())
+    assert plain.resid is None             # off by default: detections are never read
+
+
 def test_normalize_px_matches_core() -> None:
     px = np.random.default_rng(0).uniform(0, 1000, size=(3, 4, 17, 2)).astype(np.float32)
     w, h = np.array([1000, 1920, 720]), np.array([1002, 1080, 1280])

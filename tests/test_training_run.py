@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -167,3 +168,18 @@ def test_stop_file_checkpoints_and_stops_the_run(fake_dir, tmp_path) -> None:
     assert result["stop_reason"] == "stop_file" and not result["done"]
     assert (out / CHECKPOINT).exists() and (out / "model.safetensors").exists()
     assert read_checkpoint(out / CHECKPOINT)["state"]["step"] == result["step"]
+
+
+def test_resume_with_an_augmentation_change(fake_dir, tmp_path) -> None:
+    """A curriculum step: the resumed run trains on with the new augmentation (real
+    detector errors here), and the run folder records it for later resumes."""
+    cfg = _cfg(fake_dir, epochs=3, batch_size=16, input_source="reproject")
+    out = tmp_path / "run"
+    train(replace(cfg, max_steps=3), out, progress=False)
+    second = train(replace(cfg, max_steps=5), out, resume=True, progress=False,
+                   augment_change={"det_residual_prob": 0.5})
+    assert second["step"] == 5
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["augment"]["det_residual_prob"] == 0.5
+    changes = [json.loads(line) for line in open(out / "recipe_changes.jsonl")]
+    assert changes == [{"step": 3, "augment": {"det_residual_prob": 0.5}}]

@@ -13,6 +13,12 @@ or with ``all_frames`` ``"y": (B, T, 17, 3)``, every frame of the window (Eq. 15
   image aspect, aim) and projects the 3D; then detector-like corruption (Gaussian noise,
   systematic offsets of pelvis / spine / thorax / neck / head, per-joint confidence,
   dropped joints with confidence 0, outliers) and flips. Used by the shipped model.
+  With ``det_residual_prob`` a share of the samples gets a real detector's error instead
+  of the Gaussian noise and offsets: the residual (Stacked-Hourglass detection minus the
+  projected ground truth) of the same frames, in units of the person's 2D height, taken
+  from one of the sequence's real cameras (the sample's own camera when it uses a real
+  one, so that the input is then exactly the detection) and mirrored with the sample.
+  Only training subjects' detections are read; evaluation subjects never are.
 
 Screen normalisation is exactly ``dgnet_core.lifting.normalize_screen``:
 ``px / w * 2 - [1, h / w]``.
@@ -174,6 +180,7 @@ class AugmentConfig:
     drop_max: int = 3
     outlier_prob: float = 0.01                           # per joint and frame
     in_channels: int = 3
+    det_residual_prob: float = 0.0                       # samples with a real detector error
 
 
 def _rot_x(a):
@@ -257,6 +264,10 @@ class ReprojectSampler:
         self.keys = keys
         self.frames = np.arange(0, n, frame_step)
         self.cams = [data.cameras[s] for s in self.subjects]
+        self.resid: np.ndarray | None = None   # (n, 4, 17, 2) float16, detector error / height
+        self.resid_ok: np.ndarray | None = None  # (n, 4) bool
+        if self.cfg.det_residual_prob > 0:
+            self.resid, self.resid_ok = detector_residuals(data, keys, n)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -273,8 +284,10 @@ class ReprojectSampler:
         r, centre, f, c, w, h = random_cameras(rng, world[:, t // 2, 0], cfg)
         f2 = np.stack([f, f], -1)
         real = rng.random(b) < cfg.real_camera_prob
+        cam_index = np.full(b, -1)
         for i in np.flatnonzero(real):
-            cam = self.cams[self.subj[g[i]]][rng.integers(4)]
+            cam_index[i] = rng.integers(4)
+            cam = self.cams[self.subj[g[i]]][cam_index[i]]
             r[i], centre[i], f2[i], c[i] = cam.R, cam.T, cam.f, cam.c
             w[i], h[i] = cam.width, cam.height
         cam_xyz = np.einsum("btjk,bik->btji", world - centre[:, None, None], r)
@@ -286,7 +299,8 @@ class ReprojectSampler:
         rel = cam_xyz - cam_xyz[:, :, :1]
         y = (rel if self.all_frames else rel[:, t // 2]).astype(np.float32)
         px = project(cam_xyz, f2[:, None, None], c[:, None, None])
-        px, conf = self._corrupt(px, rng)
+        resid = self._residuals(win, cam_index, flip, rng) if self.resid is not None else None
+        px, conf = self._corrupt(px, rng, resid)
         x = normalize_px(px.astype(np.float32), w, h)
         if cfg.in_channels == 3:
             x = np.concatenate([x, conf[..., None]], axis=-1)
@@ -294,7 +308,25 @@ class ReprojectSampler:
                         c[:, 1] / w * 2 - h / w], -1).astype(np.float32)
         return {"x": x.astype(np.float32), "y": y, "cam": cam}
 
-    def _corrupt(self, px: np.ndarray, rng: np.random.Generator):
+    def _residuals(self, win: np.ndarray, cam_index: np.ndarray, flip: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+        """(B, T, 17, 2) detector errors in person heights (NaN where a sample has none)."""
+        b = len(win)
+        use = rng.random(b) < self.cfg.det_residual_prob
+        pick = rng.integers(4, size=b)
+        cam = np.where(cam_index >= 0, cam_index, pick)
+        out = np.full(win.shape + (17, 2), np.nan, np.float64)
+        for i in np.flatnonzero(use):
+            if not self.resid_ok[win[i], cam[i]].all():
+                continue
+            r = self.resid[win[i], cam[i]].astype(np.float64)
+            if flip[i]:  # the scene was mirrored: mirror its detector error with it
+                r = r[:, _FLIP] * np.array([-1.0, 1.0])
+            out[i] = r
+        return out
+
+    def _corrupt(self, px: np.ndarray, rng: np.random.Generator,
+                 resid: np.ndarray | None = None):
         cfg = self.cfg
         b, t, j, _ = px.shape
         tgt = px[:, t // 2]
@@ -303,10 +335,17 @@ class ReprojectSampler:
         conf = np.clip(conf + rng.normal(scale=0.05, size=conf.shape), 0.05, 1.0)
         sigma = rng.uniform(*cfg.noise_frac, size=(b, 1, 1, 1)) * size
         noise = rng.normal(size=px.shape) * sigma * (1.0 + 2.0 * (1.0 - conf[..., None]))
+        det = None if resid is None else np.isfinite(resid[:, 0, 0, 0])
+        if det is not None and det.any():  # a real detector's error replaces noise/offsets
+            heights = (px[det, ..., 1].max(-1) - px[det, ..., 1].min(-1)).clip(min=10.0)
+            noise[det] = resid[det] * heights[..., None, None]
         px = px + noise
         if cfg.offset_frac > 0:
             oj = list(cfg.offset_joints)
-            px[:, :, oj] += rng.normal(size=(b, 1, len(oj), 2)) * cfg.offset_frac * size
+            off = rng.normal(size=(b, 1, len(oj), 2)) * cfg.offset_frac * size
+            if det is not None:
+                off[det] = 0.0
+            px[:, :, oj] += off
         out = rng.random(px.shape[:3]) < cfg.outlier_prob
         if out.any():
             per = np.broadcast_to(size, (b, t, j, 1))[out]
@@ -319,3 +358,34 @@ class ReprojectSampler:
             if rng.random() < 0.5:
                 px[i][:, joints] = 0.0  # like sh16_to_h36m(neck="zero")
         return px, conf.astype(np.float32)
+
+
+def detector_residuals(data: H36MData, keys: list[tuple[str, str]],
+                       n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Detector error per frame and camera, in units of the person's 2D height.
+
+    For the sequences ``keys`` (in sampler order, ``n`` frames in all) returns
+    ``(n, 4, 17, 2)`` float16 ``(detection - projected ground truth) / height`` (height:
+    vertical extent of the projected joints in that frame) and an ``(n, 4)`` validity mask
+    (False where a camera has no detections or they are not finite).
+    """
+    resid = np.zeros((n, 4, 17, 2), np.float16)
+    ok = np.zeros((n, 4), bool)
+    pos = 0
+    for s, a in keys:
+        t = len(data.poses[s][a])
+        dets = data.detections.get(s, {}).get(a, [None] * 4)
+        for ci, det in enumerate(dets):
+            if det is None or len(det) < t:
+                continue
+            gt = data.gt_2d(s, a, ci).astype(np.float64)
+            height = (gt[..., 1].max(-1) - gt[..., 1].min(-1)).clip(min=10.0)
+            r = (det[:t].astype(np.float64) - gt) / height[:, None, None]
+            good = np.isfinite(r).all(axis=(1, 2)) & (np.abs(r).max(axis=(1, 2)) < 10.0)
+            resid[pos:pos + t, ci] = np.where(good[:, None, None], r, 0.0)
+            ok[pos:pos + t, ci] = good
+        pos += t
+    if not ok.any():
+        raise ValueError("det_residual_prob > 0 needs 2D detections for the training "
+                         "subjects (h36m_sh2d16.npz)")
+    return resid, ok

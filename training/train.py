@@ -31,6 +31,14 @@ from dgnet_core.model import DGNet, multilevel_loss
 from dgnet_core.weights import export_onnx, save_weights
 
 from . import h36m
+from .checkpoint import (  # noqa: F401  (CHECKPOINT, read_checkpoint: public here too)
+    CHECKPOINT,
+    STOP_FILE,
+    change_augment,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from .config import ABLATIONS, PRESETS, TrainConfig, make_config
 from .data import ReprojectSampler, build_windows
 
@@ -55,7 +63,7 @@ def load_data(cfg: TrainConfig, data: h36m.H36MData | None = None) -> h36m.H36MD
         return data
     subjects = tuple(cfg.train_subjects) + tuple(cfg.test_subjects)
     return h36m.load(cfg.data_root, subjects=subjects,
-                     detections=cfg.input_source == "det")
+                     detections=cfg.input_source == "det" or cfg.augment.det_residual_prob > 0)
 
 
 def build_train_source(cfg: TrainConfig, data: h36m.H36MData):
@@ -85,59 +93,6 @@ def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfi
 
 def _to(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
-
-
-# ------------------------------------------------------------------------- checkpoint
-CHECKPOINT = "checkpoint.safetensors"
-STOP_FILE = "STOP"  # create it in a run folder to stop that run cleanly at the next step
-
-
-def save_checkpoint(path: Path, net: DGNet, opt, sched, state: dict) -> None:
-    """Model, optimizer, scheduler, RNG and loop state in one safetensors file (tensors, with
-    the rest as JSON metadata: nothing is unpickled on resume); written atomically."""
-    from safetensors.torch import save_file
-
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    opt_state = opt.state_dict()
-    for pid, st in opt_state["state"].items():
-        for k, v in st.items():
-            tensors[f"optim.{pid}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
-    tensors["torch_rng"] = torch.get_rng_state()
-    meta = {"param_groups": json.dumps(opt_state["param_groups"]),
-            "sched": json.dumps({k: v for k, v in sched.state_dict().items()
-                                 if k != "lr_lambdas"}),
-            "state": json.dumps(state)}
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
-
-
-def read_checkpoint(path: Path) -> dict:
-    """The parts of a checkpoint: ``model`` and ``optim`` state dicts, ``sched``, ``state``,
-    ``torch_rng``."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(path))
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata()
-    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-    optim: dict = {"state": {}, "param_groups": json.loads(meta["param_groups"])}
-    for k, v in tensors.items():
-        if k.startswith("optim."):
-            _, pid, name = k.split(".", 2)
-            optim["state"].setdefault(int(pid), {})[name] = v
-    return {"model": model, "optim": optim, "sched": json.loads(meta["sched"]),
-            "state": json.loads(meta["state"]), "torch_rng": tensors["torch_rng"]}
-
-
-def load_checkpoint(path: Path, net: DGNet, opt, sched) -> dict:
-    ck = read_checkpoint(path)
-    net.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optim"])
-    sched.load_state_dict({**sched.state_dict(), **ck["sched"]})
-    torch.set_rng_state(ck["torch_rng"])
-    return ck["state"]
 
 
 # ------------------------------------------------------------------------ evaluation
@@ -253,8 +208,13 @@ def _dist_info() -> tuple[int, int]:
 
 def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
           data: h36m.H36MData | None = None, export: str | None = None,
-          progress: bool = True) -> dict:
+          progress: bool = True, augment_change: dict | None = None) -> dict:
     """Run (or resume) training into ``out_dir``; returns a summary dict.
+
+    ``augment_change`` (``AugmentConfig`` fields, only with ``resume``) changes the run's
+    augmentation from the resumed step on (a curriculum): the run's ``config.json`` takes
+    the new values and ``recipe_changes.jsonl`` records the step and the change, so a later
+    resume continues with them.
 
     Stops at the end of ``epochs``, at ``max_steps``, after ``max_minutes``, or when a
     file named ``STOP`` appears in ``out_dir`` (then resume with ``resume=True``; a new
@@ -281,6 +241,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
         # the recipe comes from the run; time limits and threads from this call
         cfg = replace(cfg_saved, max_minutes=cfg.max_minutes, max_steps=cfg.max_steps,
                       threads=cfg.threads)
+        if augment_change and rank == 0:
+            cfg = change_augment(cfg, augment_change, out)
     elif rank == 0:
         (out / "config.json").write_text(cfg.to_json())
 
@@ -462,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
                    help="override a DGNetConfig field")
     p.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
-                   help="override an AugmentConfig field")
+                   help="override an AugmentConfig field (with --resume: change the "
+                        "run's augmentation from its current step on)")
     p.add_argument("--export", help="also write STEM.safetensors (fp16) and STEM.onnx")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
@@ -471,8 +434,12 @@ def main(argv: list[str] | None = None) -> int:
         sets.append(f"data_root={a.data}")
     cfg = make_config(a.preset, a.ablation, sets, a.model, a.augment)
     cfg = replace(cfg, max_minutes=a.max_minutes, max_steps=a.max_steps)
+    change = None
+    if a.resume and a.augment:  # a curriculum step: new augmentation from here on
+        change = {k: getattr(cfg.augment, k) for k in
+                  (item.partition("=")[0].strip() for item in a.augment)}
     summary = train(cfg, a.out, resume=a.resume, export=a.export,
-                    progress=not a.no_progress)
+                    progress=not a.no_progress, augment_change=change)
     if _dist_info()[0] == 0:
         print(json.dumps(summary))
         if not summary.get("done"):
