@@ -1,24 +1,29 @@
-"""Build the "Lift Video" Blender extension: stage its layout, fetch wheels, make zips.
+"""Build the "Lift Video" Blender extension: the engine wheel, the staged layout, the zips.
 
-This module owns packaging only (stdlib, no project imports). ``stage()`` lays out the
+This module owns packaging only (stdlib, no project imports). The engine ``dgnet_core`` is
+an ordinary installable package: in development ``pip install -e .`` (scripts/setup.sh)
+puts it on the venv's path, and in the extension it is a wheel like every other run-time
+dependency, so ``addon/`` imports ``dgnet_core`` the same way in both.
+``build_core_wheel()`` writes that wheel (pure Python, ``py3-none-any``) with the default
+weights and the offline pose ``.task`` model as package data. ``stage()`` lays out the
 extension source tree the way Blender installs it::
 
     <dest>/lift_video/
         __init__.py ...              contents of addon/
-        dgnet_core/                  the engine, a relative sub-package (weights inside)
-        dgnet_core/models/pose_landmarker_full.task
-        wheels/*.whl                 only with ``with_wheels=True``
+        wheels/dgnet_core-<v>-py3-none-any.whl   the engine (weights, models/*.task inside)
+        wheels/*.whl                 the third-party wheels, only with ``with_wheels=True``
         blender_manifest.toml        patched for the Python build (cp311 / cp313)
 
 ``python build.py`` downloads the run-time wheels from PyPI into ``build/wheels-cache`` and
 writes one zip per platform and Python build to ``dist/``, each checked with Blender's own
 extension validator (``blender_ext.py`` from the bpy wheel). numpy is never bundled: Blender
-ships its own.
+ships its own. ``python build.py --core-wheel DIR`` writes only the engine wheel.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.util
 import os
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import tomllib
 import warnings
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +47,11 @@ DIST = Path("dist")
 PLATFORMS: tuple[str, ...] = ("linux-x64", "windows-x64", "macos-arm64")
 PYTHON_TAGS: tuple[str, ...] = ("cp311", "cp313")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*")
-# Only these go from dgnet_core/weights/ into the zip (never checkpoints or pickles).
+# Only these go from dgnet_core/weights/ into the wheel (never checkpoints or pickles).
 WEIGHT_SUFFIXES = (".onnx", ".safetensors", ".json", ".md", ".txt")
+CORE = "dgnet_core"
+# Fixed timestamp for wheel members: the same sources give the same wheel bytes.
+_WHEEL_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class BuildError(RuntimeError):
@@ -173,18 +182,106 @@ def _copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, ignore=_IGNORE, dirs_exist_ok=True)
 
 
-def _ignore_core(directory: str, names: list[str]) -> set[str]:
-    skipped = set(_IGNORE(directory, names))
-    if Path(directory).name == "weights":
-        skipped |= {n for n in names if not n.endswith(WEIGHT_SUFFIXES)}
-    return skipped
-
-
 def _link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+# --------------------------------------------------------------------------------------
+# The engine wheel
+
+
+def core_version(root: Path = REPO) -> str:
+    """The engine's version: ``[project].version`` of ``pyproject.toml``."""
+    with open(Path(root) / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["project"]["version"]
+
+
+def core_files(root: Path = REPO) -> list[tuple[str, Path]]:
+    """(name inside the wheel, source file) of every file the engine wheel holds, sorted.
+
+    All of ``dgnet_core/`` except caches and hidden files; from ``weights/`` only
+    ``WEIGHT_SUFFIXES``; plus the pose ``.task`` model (``.cache/models/``) as
+    ``dgnet_core/models/`` when it has been built.
+    """
+    root = Path(root)
+    core = root / CORE
+    files: dict[str, Path] = {}
+    for path in sorted(core.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or any(
+            p == "__pycache__" or p.startswith(".") for p in rel.parts
+        ):
+            continue
+        if path.suffix in (".pyc", ".pyo"):
+            continue
+        if rel.parts[1] == "weights" and not path.name.endswith(WEIGHT_SUFFIXES):
+            continue
+        files[rel.as_posix()] = path
+    task = root / POSE_TASK
+    if task.is_file():
+        files[f"{CORE}/models/{task.name}"] = task
+    else:
+        warnings.warn(
+            f"{task} not found: the engine wheel has no pose model and cannot detect",
+            stacklevel=3,
+        )
+    return sorted(files.items())
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + digest.decode("ascii")
+
+
+def build_core_wheel(dest: Path, *, root: Path = REPO) -> Path:
+    """Write the engine wheel ``dgnet_core-<version>-py3-none-any.whl`` into ``dest``.
+
+    A plain wheel (PEP 427) made with the standard library: the package with its weights
+    and pose model as package data, ``METADATA``, ``WHEEL`` and ``RECORD``. Members carry a
+    fixed timestamp, so unchanged sources give an identical file.
+    """
+    root = Path(root)
+    if not (root / CORE / "__init__.py").is_file():
+        raise BuildError(f"{root / CORE / '__init__.py'} is missing; nothing to package")
+    version = core_version(root)
+    info = f"{CORE}-{version}.dist-info"
+    members = [(name, src.read_bytes()) for name, src in core_files(root)]
+    metadata = (
+        "Metadata-Version: 2.1\n"
+        f"Name: {CORE}\n"
+        f"Version: {version}\n"
+        "Summary: Lift Video engine: video of a person -> 3D pose (DG-Net) -> animation\n"
+        "License: GPL-3.0-or-later\n"
+        "Requires-Python: >=3.11\n"
+    )
+    wheel = "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    members += [
+        (f"{info}/METADATA", metadata.encode()),
+        (f"{info}/WHEEL", wheel.encode()),
+        (f"{info}/top_level.txt", f"{CORE}\n".encode()),
+    ]
+    record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members)
+    members.append((f"{info}/RECORD", (record + f"{info}/RECORD,,\n").encode()))
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{CORE}-{version}-py3-none-any.whl"
+    tmp = out.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            entry = zipfile.ZipInfo(name, date_time=_WHEEL_DATE)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(entry, data)
+    tmp.replace(out)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Staging
 
 
 def stage(
@@ -198,11 +295,10 @@ def stage(
 ) -> Path:
     """Lay out the extension source tree in ``dest/lift_video`` and return that folder.
 
-    ``addon/`` goes to the top, ``dgnet_core/`` becomes the sub-package
-    ``lift_video/dgnet_core`` (weights included), the pose ``.task`` model goes to
-    ``dgnet_core/models/`` and the manifest is patched for ``python_tag``. With
-    ``with_wheels`` the wheels for ``platforms`` are downloaded (cached) and listed.
-    An existing ``dest/lift_video`` is replaced.
+    ``addon/`` goes to the top, the engine wheel (``build_core_wheel``: ``dgnet_core`` with
+    its weights and pose model) to ``wheels/``, and the manifest is patched for
+    ``python_tag``. With ``with_wheels`` the third-party wheels for ``platforms`` are
+    downloaded (cached) and listed too. An existing ``dest/lift_video`` is replaced.
     """
     if python_tag not in BUILDS:
         raise BuildError(f"unknown python_tag {python_tag!r}; expected one of {list(BUILDS)}")
@@ -211,33 +307,24 @@ def stage(
         raise BuildError(f"unknown platform(s) {unknown}; expected some of {list(PIP_PLATFORMS)}")
     build = BUILDS[python_tag]
     root = Path(root)
-    addon, core = root / "addon", root / "dgnet_core"
+    addon = root / "addon"
     if not (addon / "__init__.py").is_file():
         raise BuildError(f"{addon / '__init__.py'} is missing; nothing to stage")
-    if not (core / "__init__.py").is_file():
-        raise BuildError(f"{core / '__init__.py'} is missing; nothing to stage")
+    if not (root / CORE / "__init__.py").is_file():
+        raise BuildError(f"{root / CORE / '__init__.py'} is missing; nothing to stage")
 
     out = Path(dest) / EXT_ID
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     _copy_tree(addon, out)
-    shutil.copytree(core, out / "dgnet_core", ignore=_ignore_core)
+    if (out / CORE).exists():
+        raise BuildError(f"addon/{CORE} exists; the engine ships as a wheel, not inside addon/")
+    core_wheel = build_core_wheel(out / "wheels", root=root)
+    wheel_names = [f"./wheels/{core_wheel.name}"]
 
-    task = root / POSE_TASK
-    if task.is_file():
-        (out / "dgnet_core" / "models").mkdir(exist_ok=True)
-        shutil.copy2(task, out / "dgnet_core" / "models" / task.name)
-    else:
-        warnings.warn(
-            f"{task} not found: the staged extension has no pose model and cannot detect",
-            stacklevel=2,
-        )
-
-    wheel_names: list[str] = []
     if with_wheels:
         cache = Path(wheels_cache) if wheels_cache else root / WHEELS_CACHE
-        (out / "wheels").mkdir()
         for whl in download_wheels(build, platforms, cache):
             _link_or_copy(whl, out / "wheels" / whl.name)
             wheel_names.append(f"./wheels/{whl.name}")
@@ -421,9 +508,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--platform", action="append", choices=PLATFORMS, dest="platforms")
     parser.add_argument("--python", action="append", choices=PYTHON_TAGS, dest="tags")
     parser.add_argument("--out", type=Path, default=REPO / DIST, help="output folder (dist/)")
+    parser.add_argument("--core-wheel", type=Path, metavar="DIR",
+                        help="write only the dgnet_core wheel into DIR")
     args = parser.parse_args(argv)
     platforms = args.platforms or list(PLATFORMS)
     try:
+        if args.core_wheel:
+            whl = build_core_wheel(args.core_wheel)
+            print(f"{whl}  {_mb(whl)}", flush=True)
+            return 0
         for tag in args.tags or PYTHON_TAGS:
             for zip_path in build_zips(tag, platforms, out_dir=args.out):
                 digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:12]

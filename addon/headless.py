@@ -4,10 +4,12 @@
     blender -b rig.blend --python <extension>/headless.py -- clip.mp4 -o out/ --target Armature
     python addon/headless.py clips/ -o out/          # plain Python with the bpy module
 
-Works from the source tree (``addon/`` beside ``dgnet_core/``) and from a staged or
-installed extension (``dgnet_core`` inside it). It loads the add-on package under the name
-``lift_video`` without touching ``sys.path`` and runs ``cli.main``; the exit code is 0 when
-every clip worked, 1 when some failed, 2 on a usage error. ``--help`` lists the options.
+The engine is the installed package ``dgnet_core``: in development ``pip install -e .``
+(scripts/setup.sh) puts it in the venv, in an installed extension Blender unpacks it from
+the extension's ``wheels/``. This script loads the add-on folder it sits in as the package
+``lift_video`` (a script run puts only that folder on ``sys.path``, so the add-on's relative
+imports need a package) and runs ``cli.main``; the exit code is 0 when every clip worked,
+1 when some failed, 2 on a usage error. ``--help`` lists the options.
 """
 
 from __future__ import annotations
@@ -19,30 +21,22 @@ from pathlib import Path
 PACKAGE = "lift_video"
 
 
-def _load(name: str, folder: Path):
-    spec = importlib.util.spec_from_file_location(
-        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_package(addon_dir: Path | None = None):
-    """Import the add-on as package ``lift_video`` (its engine as ``lift_video.dgnet_core``)."""
+    """Import the add-on folder (this script's by default) as the package ``lift_video``."""
     if PACKAGE in sys.modules:
         return sys.modules[PACKAGE]
     addon_dir = Path(addon_dir or Path(__file__).resolve().parent)
-    core = addon_dir / "dgnet_core"
-    if not core.is_dir():  # source tree: the engine sits beside addon/
-        core = addon_dir.parent / "dgnet_core"
-    if not (core / "__init__.py").is_file():
-        raise SystemExit(f"headless.py: dgnet_core not found next to {addon_dir}")
+    if importlib.util.find_spec("dgnet_core") is None:
+        raise SystemExit("headless.py: the engine package dgnet_core is not importable; "
+                         "run scripts/setup.sh (pip install -e .) or install the extension")
     import bpy  # noqa: F401  (fail early, clearly, without Blender's module)
 
-    # Engine first, so the add-on's `from .dgnet_core import ...` finds it.
-    _load(f"{PACKAGE}.dgnet_core", core)
-    return _load(PACKAGE, addon_dir)
+    spec = importlib.util.spec_from_file_location(
+        PACKAGE, addon_dir / "__init__.py", submodule_search_locations=[str(addon_dir)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def script_args(argv: list[str]) -> list[str]:

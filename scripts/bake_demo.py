@@ -1,7 +1,8 @@
 """Demo step 5: bake a clip onto a new armature and a Rigify metarig with the real extension.
 
-The extension is staged exactly as ``build.py`` packages it, registered in Blender (the
-``bpy`` module) from a temporary extensions repository, and driven through its operator
+The extension is registered in Blender (the ``bpy`` module) straight from the source tree:
+a temporary extensions repository whose ``lift_video`` links to ``addon/`` (the engine is
+the venv's ``dgnet_core``, as a built extension's is its wheel); it is driven through its operator
 ``bpy.ops.lift_video.lift`` twice: once building a new armature, once onto Rigify's human
 metarig. The scene is saved as a .blend. Runs in its own process (``bake_demo`` below
 starts it) because ``BLENDER_USER_RESOURCES`` must be set before ``bpy`` is imported.
@@ -50,21 +51,19 @@ def _main() -> int:
     parser.add_argument("--model", default="")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
     import bpy
-
-    import build
 
     addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
 
-    stage = build.stage(Path(tempfile.mkdtemp(prefix="stage_")) / "ext", python_tag="cp311")
+    repo = Path(tempfile.mkdtemp(prefix="lift_video_repo_"))
+    (repo / "lift_video").symlink_to(ROOT / "addon", target_is_directory=True)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.extensions.repos.new(
-        name="Lift Video demo", module="lift_demo", custom_directory=str(stage.parent))
-    addon_utils.enable(f"bl_ext.lift_demo.{stage.name}", default_set=True, handle_error=None)
+        name="Lift Video demo", module="lift_demo", custom_directory=str(repo))
+    addon_utils.enable("bl_ext.lift_demo.lift_video", default_set=True, handle_error=None)
     addon_utils.enable("rigify", default_set=True)
     if args.model:
-        prefs = bpy.context.preferences.addons[f"bl_ext.lift_demo.{stage.name}"].preferences
+        prefs = bpy.context.preferences.addons["bl_ext.lift_demo.lift_video"].preferences
         prefs.model_path = args.model
 
     scene = bpy.context.scene

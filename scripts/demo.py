@@ -5,7 +5,7 @@
 3. write the lifted joints as npz / JSON / BVH and a preview PNG;
 4. compare with the rendered ground truth (and MediaPipe's own world landmarks);
 5. bake the motion onto a new armature and onto a Rigify metarig with the extension
-   (staged exactly as build.py packages it) and save a .blend.
+   (registered straight from addon/, no build step) and save a .blend.
 
     .venv/bin/python scripts/demo.py --out out/demo
 """

@@ -1,8 +1,11 @@
-"""The Blender add-on, tested in bpy 5.0.1 from the STAGED extension (build.stage).
+"""The Blender add-on, tested in bpy 5.0.1 straight from the source tree (no build step).
 
 Each group of checks runs in its own ``python`` subprocess (bpy keeps global state): the
-extension is registered from a temporary repository (``repos.new(custom_directory=...)``,
-``BLENDER_USER_RESOURCES`` in a temp dir), then the checks run and report JSON. The same
+extension is registered from a temporary extension repository whose ``lift_video`` entry
+is a link to ``addon/`` (``repos.new(custom_directory=...)``, ``BLENDER_USER_RESOURCES`` in
+a temp dir); the engine is the venv's ``dgnet_core`` (``pip install -e .``), exactly what
+the add-on imports inside a built extension (there from its wheel). Then the checks run and
+report JSON. The same
 file is the subprocess script (``python tests/test_addon.py <group> <json args>``).
 
 Covered: register / unregister, baking a synthetic LiftResult onto a new armature (bone
@@ -62,12 +65,11 @@ def random_onnx(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(REPO))
-    import build
-
-    out = build.stage(tmp_path_factory.mktemp("stage"), python_tag="cp311")
-    return out
+def ext_repo(tmp_path_factory) -> Path:
+    """An extension repository folder holding ``lift_video`` -> the source ``addon/``."""
+    repo = tmp_path_factory.mktemp("ext_repo")
+    (repo / "lift_video").symlink_to(REPO / "addon", target_is_directory=True)
+    return repo
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +82,9 @@ def clip_path(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def scene_results(staged, random_onnx, clip_path, tmp_path_factory) -> dict:
+def scene_results(ext_repo, random_onnx, clip_path, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("blender")
-    return _run_group("scene", {"stage": str(staged), "onnx": str(random_onnx),
+    return _run_group("scene", {"repo": str(ext_repo), "onnx": str(random_onnx),
                                 "clip": clip_path}, tmp)
 
 
@@ -202,10 +204,10 @@ def test_cancel_leaves_the_scene_unchanged(scene_results, clip_path):
     assert not r["running"]
 
 
-def test_headless_script(staged, random_onnx, clip_path, tmp_path):
+def test_headless_script(random_onnx, clip_path, tmp_path):
     if not clip_path:
         pytest.skip("shared dance clip or pose task missing")
-    res = _run_group("headless", {"stage": str(staged), "onnx": str(random_onnx),
+    res = _run_group("headless", {"onnx": str(random_onnx),
                                   "clip": clip_path, "out": str(tmp_path / "out")}, tmp_path)
     one = res["single"]
     assert one["code"] == 0, one
@@ -228,9 +230,9 @@ def test_headless_script(staged, random_onnx, clip_path, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def footage_results(staged, random_onnx, clip_path, tmp_path_factory) -> dict:
+def footage_results(ext_repo, random_onnx, clip_path, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("footage")
-    return _run_group("footage", {"stage": str(staged), "onnx": str(random_onnx),
+    return _run_group("footage", {"repo": str(ext_repo), "onnx": str(random_onnx),
                                   "clip": clip_path, "out": str(tmp / "out"),
                                   "ffmpeg": shutil.which("ffmpeg") or ""}, tmp, timeout=400)
 
@@ -388,9 +390,8 @@ def _group_scene(args: dict) -> dict:
         return deco
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    stage = Path(args["stage"])
     bpy.context.preferences.extensions.repos.new(
-        name="Lift Test", module="lift_test", custom_directory=str(stage.parent))
+        name="Lift Test", module="lift_test", custom_directory=args["repo"])
     pkg = "bl_ext.lift_test.lift_video"
     mod = addon_utils.enable(pkg, default_set=True, handle_error=None)
     bake = sys.modules[pkg + ".bake"]
@@ -569,7 +570,7 @@ def _group_scene(args: dict) -> dict:
         except RuntimeError as exc:
             out["missing"] = str(exc)
         props.target_mode = "NEW"
-        props.filepath = str(Path(args["stage"]) / "no_such_clip.mp4")
+        props.filepath = str(Path(args["repo"]) / "no_such_clip.mp4")
         try:
             bpy.ops.lift_video.lift()
         except RuntimeError as exc:
@@ -611,7 +612,7 @@ def _group_scene(args: dict) -> dict:
         props.target_mode, props.target, props.rig_type = "EXISTING", obj, "CUSTOM"
         bpy.ops.lift_video.bonemap_fill()
         filled = {row.role: row.bone for row in props.bone_map if row.bone}
-        path = Path(args["stage"]).parent / "map.json"
+        path = Path(args["repo"]) / "map.json"
         bpy.ops.lift_video.bonemap_save(filepath=str(path))
         props.bone_map.clear()
         bpy.ops.lift_video.bonemap_load(filepath=str(path))
@@ -793,9 +794,8 @@ def _group_footage(args: dict) -> dict:
         return deco
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    stage = Path(args["stage"])
     bpy.context.preferences.extensions.repos.new(
-        name="Lift Test", module="lift_test", custom_directory=str(stage.parent))
+        name="Lift Test", module="lift_test", custom_directory=args["repo"])
     pkg = "bl_ext.lift_test.lift_video"
     addon_utils.enable(pkg, default_set=True, handle_error=None)
     operators = sys.modules[pkg + ".operators"]

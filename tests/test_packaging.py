@@ -1,10 +1,12 @@
 """Packaging tests: build.py stages a valid extension, and the built zip installs and runs.
 
-Fast tests stage small fixture trees (and the real addon/ when it exists) and run Blender's
-own validator. The heavy tests build the linux-x64 cp311 zip with its wheels (cached in
+Fast tests build the engine wheel (``dgnet_core`` with its weights and pose model as package
+data), stage small fixture trees (and the real addon/) and run Blender's own validator.
+The heavy tests (``slow``) build the linux-x64 cp311 zip with its wheels (cached in
 build/wheels-cache), install it with ``bpy.ops.extensions.package_install_files`` into an
 ISOLATED bpy 5.0.1: a ``python -S`` subprocess whose sys.path holds only bpy and numpy, so
-mediapipe, cv2, onnxruntime and matplotlib can come only from the extension's wheels.
+mediapipe, cv2, onnxruntime, matplotlib and dgnet_core can come only from the extension's
+wheels.
 There it enables the add-on, reads and detects a short clip, lifts it, and uninstalls.
 """
 
@@ -40,17 +42,21 @@ DEFAULT_ONNX = REPO / "dgnet_core" / "weights" / "default.onnx"
 
 
 def _fixture_root(tmp_path: Path, *, with_task: bool = True) -> Path:
-    """A minimal source tree: a one-file add-on importing a tiny relative core."""
+    """A minimal source tree: a one-file add-on importing a tiny core package."""
     root = tmp_path / "src"
     (root / "addon").mkdir(parents=True)
     (root / "addon" / "__init__.py").write_text(
-        '"""Fixture add-on."""\nfrom . import dgnet_core\n\n\n'
+        '"""Fixture add-on."""\nimport dgnet_core\n\n\n'
         "def register():\n    pass\n\n\ndef unregister():\n    pass\n"
     )
+    (root / "pyproject.toml").write_text('[project]\nname = "fixture"\nversion = "0.3.1"\n')
     core = root / "dgnet_core"
     (core / "weights").mkdir(parents=True)
     (core / "__pycache__").mkdir()
     (core / "__init__.py").write_text('"""Fixture core."""\nVALUE = 3\n')
+    (core / "sub").mkdir()
+    (core / "sub" / "__init__.py").write_text("")
+    (core / ".hidden.py").write_text("")
     (core / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
     (core / "weights" / "default.onnx").write_bytes(b"onnx-bytes")
     (core / "weights" / "checkpoint.pt").write_bytes(b"pickle")
@@ -78,13 +84,19 @@ def test_stage_fixture_layout_and_validator(tmp_path, tag):
     out = build.stage(tmp_path / "stage", python_tag=tag, root=root)
     assert out == tmp_path / "stage" / "lift_video"
     assert (out / "__init__.py").read_text().startswith('"""Fixture add-on')
-    assert (out / "dgnet_core" / "__init__.py").is_file()
-    assert (out / "dgnet_core" / "weights" / "default.onnx").read_bytes() == b"onnx-bytes"
-    assert not (out / "dgnet_core" / "weights" / "checkpoint.pt").exists()
-    assert (out / "dgnet_core" / "models" / "pose_landmarker_full.task").is_file()
+    # The engine is not copied in: it ships as a wheel beside the third-party ones.
+    assert not (out / "dgnet_core").exists()
+    assert [p.name for p in (out / "wheels").iterdir()] == ["dgnet_core-0.3.1-py3-none-any.whl"]
+    with zipfile.ZipFile(out / "wheels" / "dgnet_core-0.3.1-py3-none-any.whl") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    assert members["dgnet_core/weights/default.onnx"] == b"onnx-bytes"
+    assert members["dgnet_core/models/pose_landmarker_full.task"] == b"task-bytes"
+    assert "dgnet_core/sub/__init__.py" in members
+    assert not [n for n in members if "checkpoint" in n or "pycache" in n or "hidden" in n]
     assert not list(out.rglob("__pycache__")) and not list(out.rglob("*.pyc"))
-    assert not (out / "training").exists() and not (out / "wheels").exists()
+    assert not (out / "training").exists()
     manifest = tomllib.loads((out / build.MANIFEST).read_text())
+    assert manifest["wheels"] == ["./wheels/dgnet_core-0.3.1-py3-none-any.whl"]
     if tag == "cp311":
         assert (manifest["blender_version_min"], manifest["blender_version_max"]) == (
             "4.2.0",
@@ -103,7 +115,9 @@ def test_stage_warns_without_task_and_replaces_old_stage(tmp_path):
     with pytest.warns(UserWarning, match="pose_landmarker_full.task"):
         out = build.stage(tmp_path / "stage", root=root)
     assert not (out / "stale.py").exists()
-    assert not (out / "dgnet_core" / "models").exists()
+    (whl,) = (out / "wheels").iterdir()
+    with zipfile.ZipFile(whl) as zf:
+        assert not [n for n in zf.namelist() if "/models/" in n]
 
 
 def test_stage_refuses_missing_addon_and_bad_tag(tmp_path):
@@ -140,24 +154,86 @@ def test_wheel_tags_and_pins():
         assert {"mediapipe", "onnxruntime"} <= names
 
 
+def _record_ok(zf: zipfile.ZipFile) -> bool:
+    """Every RECORD line names a member with that sha256 and size (RECORD itself unhashed)."""
+    (record,) = [n for n in zf.namelist() if n.endswith(".dist-info/RECORD")]
+    rows = [line.split(",") for line in zf.read(record).decode().splitlines()]
+    assert sorted(r[0] for r in rows) == sorted(zf.namelist())
+    for name, digest, size in rows:
+        if name == record:
+            assert digest == size == ""
+            continue
+        data = zf.read(name)
+        if digest != build._record_hash(data) or int(size) != len(data):
+            return False
+    return True
+
+
+def test_core_wheel_is_a_reproducible_valid_wheel(tmp_path):
+    root = _fixture_root(tmp_path)
+    first = build.build_core_wheel(tmp_path / "a", root=root)
+    second = build.build_core_wheel(tmp_path / "b", root=root)
+    assert first.name == "dgnet_core-0.3.1-py3-none-any.whl"
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as zf:
+        assert _record_ok(zf)
+        wheel_meta = zf.read("dgnet_core-0.3.1.dist-info/WHEEL").decode()
+        meta = zf.read("dgnet_core-0.3.1.dist-info/METADATA").decode()
+    assert "Root-Is-Purelib: true" in wheel_meta and "Tag: py3-none-any" in wheel_meta
+    assert "Name: dgnet_core\nVersion: 0.3.1\n" in meta
+
+
+def test_real_core_wheel_installs_and_finds_its_weights(tmp_path):
+    """pip installs the real engine wheel; that copy finds its default weights and pose
+    model as package data (not the source tree's)."""
+    whl = build.build_core_wheel(tmp_path / "dist")
+    with zipfile.ZipFile(whl) as zf:
+        assert _record_ok(zf)
+        names = set(zf.namelist())
+    assert {"dgnet_core/skeleton.py", "dgnet_core/weights/default.onnx"} <= names
+    assert not [n for n in names if n.startswith(("training/", "addon/", "tests/"))]
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--disable-pip-version-check", "--target", str(site), str(whl)], check=True)
+    code = ("import json, dgnet_core, dgnet_core.weights as w, dgnet_core.detect as d; "
+            "print(json.dumps([dgnet_core.__file__, str(w.default_model_path()), "
+            "str(d.default_task_path()) if (w.WEIGHTS_DIR.parent / 'models').is_dir() "
+            "else '']))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LIFT_VIDEO"))}
+    env["PYTHONPATH"] = str(site)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, check=True)
+    core_file, weights, task = json.loads(out.stdout.strip().splitlines()[-1])
+    assert core_file.startswith(str(site)), core_file
+    assert weights.startswith(str(site)) and Path(weights).is_file()
+    if TASK.is_file():
+        assert task.startswith(str(site)) and Path(task).is_file()
+
+
 def test_stage_real_addon_validates(tmp_path):
-    if not (REPO / "addon" / "__init__.py").is_file():
-        pytest.skip("addon/__init__.py not written yet")
     out = build.stage(tmp_path, python_tag="cp311")
     assert "Success" in build.validate(out)
-    assert (out / "dgnet_core" / "skeleton.py").is_file()
+    assert not (out / "dgnet_core").exists()
+    (core,) = (out / "wheels").glob("dgnet_core-*-py3-none-any.whl")
+    with zipfile.ZipFile(core) as zf:
+        assert "dgnet_core/skeleton.py" in zf.namelist()
     for name in ("training", "tests", "build.py", "blender_manifest.toml.orig"):
         assert not (out / name).exists()
-    # Inside the extension the core is a sub-package: no absolute imports of it anywhere.
+    # The add-on imports the engine as the package dgnet_core (as in the source tree), never
+    # as a sub-package of itself, and never imports training.
+    absolute = 0
     for py in out.rglob("*.py"):
         for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            bad = [n for n in names if n.split(".")[0] in ("dgnet_core", "training")]
-            assert not bad, f"{py.relative_to(out)}:{node.lineno} imports {bad}"
+            elif isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]
+            where = f"{py.name}:{getattr(node, 'lineno', 0)}"
+            assert not [n for n in names if n.startswith(".dgnet_core")], where
+            assert not [n for n in names if n.split(".")[0] == "training"], where
+            absolute += sum(n.split(".")[0] == "dgnet_core" for n in names)
+    assert absolute > 0
 
 
 # --------------------------------------------------------------------------------------
@@ -166,22 +242,13 @@ def test_stage_real_addon_validates(tmp_path):
 
 @pytest.fixture(scope="module")
 def linux_zip(tmp_path_factory) -> Path:
-    """The linux-x64 cp311 zip of the real project (a one-file stand-in add-on plus the real
-    dgnet_core while addon/ is not written yet)."""
+    """The linux-x64 cp311 zip of the real project."""
     tmp = tmp_path_factory.mktemp("pkg")
-    root = REPO
-    if not (REPO / "addon" / "__init__.py").is_file():
-        root = _fixture_root(tmp, with_task=False)
-        shutil.rmtree(root / "dgnet_core")
-        shutil.copytree(REPO / "dgnet_core", root / "dgnet_core")
-        if TASK.is_file():
-            (root / build.POSE_TASK).parent.mkdir(parents=True)
-            shutil.copy2(TASK, root / build.POSE_TASK)
     try:
         (zip_path,) = build.build_zips(
             "cp311",
             ["linux-x64"],
-            root=root,
+            root=REPO,
             out_dir=tmp / "dist",
             work_dir=tmp / "work",
             wheels_cache=REPO / build.WHEELS_CACHE,
@@ -193,20 +260,25 @@ def linux_zip(tmp_path_factory) -> Path:
     return zip_path
 
 
+@pytest.mark.slow
 def test_zip_contents(linux_zip):
     with zipfile.ZipFile(linux_zip) as zf:
         names = zf.namelist()
         manifest = tomllib.loads(zf.read(build.MANIFEST).decode())
+        (core,) = [n for n in names if n.startswith("wheels/dgnet_core-")]
+        with zipfile.ZipFile(zf.open(core)) as core_zf:
+            core_names = core_zf.namelist()
     wheels = [n for n in names if n.startswith("wheels/")]
     assert manifest["platforms"] == ["linux-x64"]
     assert sorted("./" + w for w in wheels) == sorted(manifest["wheels"])
-    assert len(wheels) == len(build.BUILDS["cp311"].requirements)
+    assert len(wheels) == len(build.BUILDS["cp311"].requirements) + 1  # + the engine
     assert all(("manylinux" in w or "-none-any" in w) for w in wheels), wheels
     assert not any(Path(w).name.startswith("numpy-") for w in wheels)
-    assert "__init__.py" in names and "dgnet_core/__init__.py" in names
+    assert "__init__.py" in names and not any(n.startswith("dgnet_core/") for n in names)
     assert not any(n.startswith(("training/", "tests/")) or "__pycache__" in n for n in names)
+    assert "dgnet_core/__init__.py" in core_names
     if TASK.is_file():
-        assert "dgnet_core/models/pose_landmarker_full.task" in names
+        assert "dgnet_core/models/pose_landmarker_full.task" in core_names
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +320,7 @@ import importlib
 ext = importlib.import_module(pkg)
 ext_dir = Path(ext.__file__).parent
 res["ext_dir"] = str(ext_dir)
-core = importlib.import_module(pkg + ".dgnet_core")
+import dgnet_core as core
 res["core_file"] = core.__file__
 import cv2, matplotlib, mediapipe, onnxruntime
 res["modules"] = {m.__name__: m.__file__ for m in (cv2, matplotlib, mediapipe, onnxruntime)}
@@ -276,7 +348,7 @@ while len(frames) < args["frames"]:
 cap.release()
 res["frames_read"] = len(frames)
 
-task = ext_dir / "dgnet_core" / "models" / "pose_landmarker_full.task"
+task = Path(core.__file__).parent / "models" / "pose_landmarker_full.task"
 if task.is_file():
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core.base_options import BaseOptions
@@ -291,7 +363,7 @@ if task.is_file():
             found += bool(lm.detect_for_video(img, int(i * 40)).pose_landmarks)
     res["detected"] = found
 
-lifting = importlib.import_module(pkg + ".dgnet_core.lifting")
+lifting = importlib.import_module("dgnet_core.lifting")
 lifter = (lifting.Lifter.from_onnx(args["onnx"]) if args["onnx"]
           else lifting.Lifter.from_default(backend="onnx"))
 import numpy as np
@@ -352,7 +424,6 @@ def installed(linux_zip, lift_onnx, tmp_path_factory) -> dict:
     res = run_result_script([sys.executable, "-S", "-c", _SCRIPT, json.dumps(args)],
                             env=env, cwd=tmp, timeout=300)
     res["video"] = args["video"]
-    res["real_addon"] = (REPO / "addon" / "__init__.py").is_file()
     res["user"] = str(tmp / "user")
     return res
 
@@ -362,12 +433,11 @@ def installed(linux_zip, lift_onnx, tmp_path_factory) -> dict:
 def test_installed_zip_uses_only_its_own_wheels(installed):
     wheels_site = str(Path(installed["user"]) / "extensions" / ".local")
     assert installed["enabled"]
-    assert installed["core_file"].startswith(installed["ext_dir"])
+    assert installed["core_file"].startswith(wheels_site), installed["core_file"]
     for name, path in installed["modules"].items():
         assert path.startswith(wheels_site), f"{name} came from {path}"
     assert all(installed["absent"].values()), installed["absent"]
-    if installed["real_addon"]:
-        assert "lift" in installed["operators"]  # bpy.ops.lift_video.lift registered
+    assert "lift" in installed["operators"]  # bpy.ops.lift_video.lift registered
 
 
 @pytest.mark.slow
@@ -441,11 +511,6 @@ def test_cp313_wheels_run_under_python313_with_numpy2(tmp_path, lift_onnx):
     py313 = _python313()
     if py313 is None:
         pytest.skip("no runnable python3.13; the cp313 build is checked only by the validator")
-    root = REPO
-    if not (REPO / "addon" / "__init__.py").is_file():
-        root = _fixture_root(tmp_path, with_task=False)
-        shutil.rmtree(root / "dgnet_core")
-        shutil.copytree(REPO / "dgnet_core", root / "dgnet_core")
     cache = REPO / build.WHEELS_CACHE
     try:
         with warnings.catch_warnings():
@@ -455,7 +520,6 @@ def test_cp313_wheels_run_under_python313_with_numpy2(tmp_path, lift_onnx):
                 with_wheels=True,
                 python_tag="cp313",
                 platforms=["linux-x64"],
-                root=root,
                 wheels_cache=cache,
             )
         # numpy 2 stands in for Blender 5.1's own; it is never part of the zip.
@@ -474,7 +538,7 @@ def test_cp313_wheels_run_under_python313_with_numpy2(tmp_path, lift_onnx):
     video = tmp_path / "clip.avi"
     _write_clip(video)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = os.pathsep.join([str(site), str(out)])
+    env["PYTHONPATH"] = str(site)
     args = {"video": str(video), "onnx": str(lift_onnx)}
     res = run_result_script([py313, "-S", "-c", _SCRIPT_313, json.dumps(args)],
                             env=env, cwd=tmp_path, timeout=120, tail=2000)
