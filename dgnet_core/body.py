@@ -16,10 +16,15 @@ file and the add-on's armature all use the same bone lengths and the same rest o
   swing); a bend past ``-margin`` (hyperextension) is fixed by reflecting the middle joint
   across the plane of the limb axis and the hinge, which keeps both bone lengths and the
   end effector (ankle, wrist) where they are.
-* ``rest_joints``, ``person_lengths``, ``standing_pelvis_height``: a standing rest pose
-  (for a new armature) and the person's size, used by ``retarget`` and the add-on.
+* ``clip_body``: the one skeleton fit of a clip as every consumer takes it (the
+  pipeline's ``rest_offsets`` when present, else ``fit_body``): the BVH writer's rest
+  offsets, the add-on's new armature and the retarget's standing pelvis height.
+* ``length_body``, ``rest_joints``, ``person_lengths``, ``standing_pelvis_height``: the
+  template's directions at given lengths, a standing rest pose (lower ankle at
+  ``skeleton.ANKLE_HEIGHT``, the one ankle height) and the person's size.
 
-Plain numpy, orientation-free (camera or world axes alike), no global state.
+Limb and hinge tables come from ``roles.py``, rotations from ``rotations.py``.
+Orientation-free (camera or world axes alike), no global state.
 """
 
 from __future__ import annotations
@@ -28,34 +33,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skeleton import BONES, FEET, FLIP_PERM, NUM_JOINTS, PARENTS, TEMPLATE_POSE, bone_lengths
+from .roles import LIMB_ROLES, LIMBS, ROLES, role_rotations
+from .rotations import EPS, kabsch, normalize, swing
+from .skeleton import (
+    ANKLE_HEIGHT,
+    BONES,
+    CHILDREN,
+    FEET,
+    FLIP_PERM,
+    HIP,
+    LHIP,
+    LSHO,
+    NOSE,
+    NUM_JOINTS,
+    RHIP,
+    RSHO,
+    SPINE,
+    TEMPLATE_POSE,
+    THORAX,
+    bone_lengths,
+)
 
-EPS = 1e-9
-HIP, RHIP, RKNEE, RFOOT, LHIP, LKNEE, LFOOT, SPINE, THORAX, NOSE, HEAD = range(11)
-LSHO, LELB, LWRI, RSHO, RELB, RWRI = range(11, 17)
-CHILDREN: tuple[tuple[int, ...], ...] = tuple(
-    tuple(c for c, p in enumerate(PARENTS) if p == j) for j in range(NUM_JOINTS))
 # Clusters (a joint with several children): (joint, side pair (left, right), aim child).
 CLUSTERS: tuple[tuple[int, tuple[int, int], int], ...] = (
     (HIP, (LHIP, RHIP), SPINE), (THORAX, (LSHO, RSHO), NOSE))
 _BONE_INDEX = {b: i for i, b in enumerate(BONES)}
 _MIRROR_BONE = np.array([_BONE_INDEX[(FLIP_PERM[p], FLIP_PERM[c])] for p, c in BONES])
-# Limbs: (root, middle, end, torso joints for the hinge frame, template hinge axis).
-# Template hinge = aim x next for a natural bend: knees flex backward -> +X, elbows
-# forward -> -X (the same for both sides).
-LIMBS: tuple[tuple[int, int, int], ...] = (
-    (LHIP, LKNEE, LFOOT), (RHIP, RKNEE, RFOOT), (LSHO, LELB, LWRI), (RSHO, RELB, RWRI))
+# Limbs (``roles.LIMBS``: root, middle, end) with the torso role that carries their hinge
+# and the template hinge (aim x next for a natural bend: knees flex backward -> +X, elbows
+# forward -> -X, the same for both sides).
 LIMB_NAMES: tuple[str, ...] = ("left knee", "right knee", "left elbow", "right elbow")
-_HINGE = (np.array([1.0, 0, 0]),) * 2 + (np.array([-1.0, 0, 0]),) * 2
-# Template ankle height above the floor as a fraction of the leg (the ankle is not on it).
-_ANKLE_HEIGHT_RATIO = TEMPLATE_POSE[LFOOT, 2] / (
-    np.linalg.norm(TEMPLATE_POSE[LKNEE] - TEMPLATE_POSE[LHIP])
-    + np.linalg.norm(TEMPLATE_POSE[LFOOT] - TEMPLATE_POSE[LKNEE]))
-
-
-def normalize(v: np.ndarray) -> np.ndarray:
-    """Unit vectors along the last axis (zero vectors stay zero)."""
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), EPS)
+_HINGE = tuple(np.array(ROLES[r].bend_normal) for r in LIMB_ROLES)
+_HINGE_TORSO = tuple(ROLES[r].parent for r in LIMB_ROLES)
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,18 @@ def template_body() -> Body:
     off = np.zeros((NUM_JOINTS, 3))
     for p, c in BONES:
         off[c] = TEMPLATE_POSE[c] - TEMPLATE_POSE[p]
+    return Body(off)
+
+
+def length_body(lengths: np.ndarray | None = None) -> Body:
+    """The template's bone directions at ``lengths`` (16, ``BONES`` order); the template
+    itself when None."""
+    body = template_body()
+    if lengths is None:
+        return body
+    off = body.offsets.copy()
+    for k, (_, c) in enumerate(BONES):
+        off[c] = normalize(off[c]) * float(lengths[k])
     return Body(off)
 
 
@@ -119,10 +140,7 @@ def fit_body(joints: np.ndarray, conf: np.ndarray | None = None, min_conf: float
     lengths = np.empty(len(BONES))
     for k, (p, c) in enumerate(BONES):
         lengths[k] = np.median(raw[_confident(conf, n, (p, c), min_conf), k])
-    lengths = 0.5 * (lengths + lengths[_MIRROR_BONE])
-    off = template_body().offsets.copy()
-    for k, (_, c) in enumerate(BONES):
-        off[c] = normalize(off[c]) * lengths[k]
+    off = length_body(0.5 * (lengths + lengths[_MIRROR_BONE])).offsets.copy()
     for joint, side, aim in CLUSTERS:
         kids = CHILDREN[joint]
         vec = j[:, list(kids)] - j[:, joint:joint + 1]
@@ -139,16 +157,6 @@ def fit_body(joints: np.ndarray, conf: np.ndarray | None = None, min_conf: float
         ref = _cluster_frame(off[list(kids)], side, aim, kids)
         off[list(kids)] = local @ ref.T
     return Body(off)
-
-
-def kabsch(rest: np.ndarray, cur: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotations best taking rest vectors (K, 3) onto cur (N, K, 3) (least squares)."""
-    h = np.einsum("ki,nkj->nij", rest, cur)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
-    fix = np.ones((len(cur), 3))
-    fix[:, 2] = np.where(d == 0, 1.0, d)
-    return np.einsum("nji,nj,nkj->nik", vt, fix, u)
 
 
 def pose_body(joints: np.ndarray, body: Body) -> np.ndarray:
@@ -176,12 +184,10 @@ def _hinges(joints: np.ndarray) -> np.ndarray:
     """(N, 4, 3) hinge axes of the LIMBS: the template hinge turned by the torso (pelvis
     frame for legs, shoulder frame for arms) and by the upper segment's swing from the
     torso-carried template direction."""
-    from .retarget import role_rotations, swing
-
-    torso = role_rotations(joints, roles=("pelvis", "chest"))
+    torso = role_rotations(joints, roles=set(_HINGE_TORSO))
     out = np.empty((len(joints), len(LIMBS), 3))
     for k, (a, b, _) in enumerate(LIMBS):
-        rot = torso["pelvis" if k < 2 else "chest"]
+        rot = torso[_HINGE_TORSO[k]]
         rest_dir = rot @ normalize(TEMPLATE_POSE[b] - TEMPLATE_POSE[a])
         hinge = rot @ _HINGE[k]
         out[:, k] = np.einsum("nij,nj->ni", swing(rest_dir, joints[:, b] - joints[:, a]), hinge)
@@ -235,32 +241,34 @@ def limit_limbs(joints: np.ndarray, options: LimitOptions | None = None
     return j, fixed
 
 
-# ------------------------------------------------------------------ rest pose and size
+# ------------------------------------------------------- the clip's body, rest pose, size
+
+
+def clip_body(joints: np.ndarray, rest_offsets: np.ndarray | None = None) -> Body:
+    """The clip's one skeleton fit, shared by the BVH writer, the add-on's new armature and
+    the retarget's standing height: the pipeline's body (``LiftResult.rest_offsets``) when
+    the result has one, else ``fit_body(joints)``."""
+    if rest_offsets is not None:
+        return Body(np.asarray(rest_offsets, np.float64))
+    return fit_body(joints)
 
 
 def person_lengths(joints: np.ndarray) -> np.ndarray:
-    """Median bone lengths (16,) over frames (``BONES`` order), left/right averaged."""
-    lengths = np.nanmedian(bone_lengths(np.asarray(joints, np.float64)).reshape(-1, 16), axis=0)
-    return 0.5 * (lengths + lengths[_MIRROR_BONE])
+    """Bone lengths (16,) of the person in joints (N, 17, 3): ``fit_body(joints).lengths``
+    (medians over frames, left/right averaged, ``BONES`` order)."""
+    return fit_body(np.asarray(joints, np.float64).reshape(-1, NUM_JOINTS, 3)).lengths
 
 
 def rest_joints(lengths: np.ndarray | None = None, offsets: np.ndarray | None = None
                 ) -> np.ndarray:
-    """Standing rest pose (17, 3), pelvis at x=y=0, ankles above the floor z=0.
+    """Standing rest pose (17, 3), pelvis at x=y=0, the lower ankle at ``ANKLE_HEIGHT``.
 
     ``offsets`` (17, 3) (a ``Body``'s, template axes) give the shape; otherwise the
-    template's directions scaled to ``lengths`` (BONES order; the template's when None).
-    The ankle height is in proportion to the leg.
+    template's directions scaled to ``lengths`` (``length_body``; the template when None).
     """
-    if offsets is None:
-        t = TEMPLATE_POSE
-        lengths = bone_lengths(t) if lengths is None else np.asarray(lengths, np.float64)
-        offsets = np.zeros((NUM_JOINTS, 3))
-        for k, (p, c) in enumerate(BONES):
-            offsets[c] = normalize(t[c] - t[p]) * lengths[k]
-    out = Body(np.asarray(offsets, np.float64)).rest_pose()
-    leg = np.linalg.norm(out[LKNEE] - out[LHIP]) + np.linalg.norm(out[LFOOT] - out[LKNEE])
-    out[:, 2] += _ANKLE_HEIGHT_RATIO * leg - out[list(FEET), 2].min()
+    body = length_body(lengths) if offsets is None else Body(np.asarray(offsets, np.float64))
+    out = body.rest_pose()
+    out[:, 2] += ANKLE_HEIGHT - out[list(FEET), 2].min()
     return out
 
 

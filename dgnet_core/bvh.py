@@ -1,15 +1,17 @@
 """BVH motion files on the project skeleton: joint positions -> local rotations -> text.
 
-Owns the BVH hierarchy (joints and parents from ``skeleton.py``; rest offsets from the
-clip's one body, ``body.fit_body``, the same fit the pipeline re-poses its joints with and
-the add-on builds its armature from, so a pipeline result comes back from the file within
-float precision) and the conversion of world joint positions to per-joint rotations with
-``scipy.spatial.transform.Rotation``:
+Owns the BVH hierarchy (joints, parents and children from ``skeleton.py``) and the
+conversion of world joint positions to per-joint rotations. Rest offsets are the clip's
+one body, ``body.clip_body`` (the pipeline's ``rest_offsets``, else ``body.fit_body``):
+the same skeleton fit the pipeline re-poses its joints with, the add-on builds its
+armature from and the retarget measures the standing height with, so a pipeline result
+comes back from the file within float precision. Rotations use the shared toolkit
+(``rotations.py``):
 
 * joints with several children (pelvis, thorax) take the rotation that best aligns all
-  their rest bone directions with the current ones (``Rotation.align_vectors``);
+  their rest bone directions with the current ones (``rotations.kabsch``);
 * joints with one child take the smallest rotation from their parent-carried rest
-  direction to the current one (no invented twist);
+  direction to the current one (``rotations.swing``, no invented twist);
 * end joints (feet, wrists, head) follow their parent.
 
 Coordinates: our world is Z-up (metres); BVH is written Y-up (x, z, -y), which Blender's
@@ -23,114 +25,67 @@ from pathlib import Path
 
 import numpy as np
 
-from .skeleton import BONES, JOINT_NAMES, NUM_JOINTS, PARENTS, ROOT, TEMPLATE_POSE
+from .body import clip_body, length_body
+from .rotations import kabsch, swing
+from .skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS, PARENTS, ROOT
 
 # Z-up world -> Y-up BVH: (x, y, z) -> (x, z, -y).
 WORLD_TO_BVH = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 EULER_ORDER = "ZXY"
+
+
 def _dfs(j: int = ROOT) -> list[int]:
-    return [j] + [k for c in range(NUM_JOINTS) if PARENTS[c] == j for k in _dfs(c)]
+    return [j] + [k for c in CHILDREN[j] for k in _dfs(c)]
 
 
-CHILDREN: tuple[tuple[int, ...], ...] = tuple(
-    tuple(c for c, p in enumerate(PARENTS) if p == j) for j in range(NUM_JOINTS))
 DFS_ORDER: tuple[int, ...] = tuple(_dfs())  # order of the joints (and channels) in the file
 _END_SITE_M = 0.08
 
 
-def rest_offsets(bone_lengths: np.ndarray | None = None) -> np.ndarray:
-    """(17, 3) offset of each joint from its parent in the rest pose (world axes).
-
-    Directions are the template body's; lengths are ``bone_lengths`` (16, BONES order)
-    when given, the template's otherwise. The root's offset is zero.
-    """
-    off = np.zeros((NUM_JOINTS, 3))
-    for k, (p, c) in enumerate(BONES):
-        d = TEMPLATE_POSE[c] - TEMPLATE_POSE[p]
-        length = np.linalg.norm(d) if bone_lengths is None else float(bone_lengths[k])
-        off[c] = d / np.linalg.norm(d) * length
-    return off
-
-
-def global_rotations(joints: np.ndarray, offsets: np.ndarray):
-    """Per-frame world rotation of every joint (list of 17 ``Rotation`` of length N)."""
-    from scipy.spatial.transform import Rotation
-
+def global_rotations(joints: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(N, 17, 3, 3) world rotation of every joint taking its rest offsets (17, 3) to the
+    joints (N, 17, 3)."""
     joints = np.asarray(joints, np.float64)
     n = len(joints)
-    rots: list = [None] * NUM_JOINTS
+    rots = np.empty((n, NUM_JOINTS, 3, 3))
+    eye = np.broadcast_to(np.eye(3), (n, 3, 3))
     for j in range(NUM_JOINTS):  # parents come before children in the H36M order
         kids = CHILDREN[j]
-        parent = rots[PARENTS[j]] if PARENTS[j] >= 0 else Rotation.identity(n)
+        parent = rots[:, PARENTS[j]] if PARENTS[j] >= 0 else eye
         if not kids:
-            rots[j] = parent
+            rots[:, j] = parent
         elif len(kids) == 1:
             c = kids[0]
-            rest = parent.apply(np.broadcast_to(offsets[c], (n, 3)))
-            cur = joints[:, c] - joints[:, j]
-            rots[j] = _swing(rest, cur) * parent
+            rest = parent @ offsets[c]
+            rots[:, j] = swing(rest, joints[:, c] - joints[:, j]) @ parent
         else:
-            cur = joints[:, list(kids)] - joints[:, j:j + 1]
-            rots[j] = Rotation.from_matrix(_kabsch(offsets[list(kids)], cur))
+            rots[:, j] = kabsch(offsets[list(kids)], joints[:, list(kids)] - joints[:, j:j + 1])
     return rots
-
-
-def _kabsch(rest: np.ndarray, cur: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotations best taking rest vectors (K, 3) onto cur (N, K, 3) (least squares)."""
-    h = np.einsum("ki,nkj->nij", rest, cur)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
-    fix = np.ones((len(cur), 3))
-    fix[:, 2] = d
-    return np.einsum("nji,nj,nkj->nik", vt, fix, u)
-
-
-def _swing(a: np.ndarray, b: np.ndarray):
-    """Smallest rotations taking directions a (N, 3) to b (N, 3)."""
-    from scipy.spatial.transform import Rotation
-
-    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1)
-    c = np.clip((a * b).sum(-1), -1.0, 1.0)
-    angle = np.arctan2(s, c)
-    # Opposite vectors: any axis perpendicular to a.
-    perp = np.cross(a, np.array([1.0, 0.0, 0.0]))
-    perp_alt = np.cross(a, np.array([0.0, 1.0, 0.0]))
-    perp = np.where((np.linalg.norm(perp, axis=-1) < 1e-6)[:, None], perp_alt, perp)
-    axis = np.where((s < 1e-9)[:, None], perp, axis)
-    axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
-    return Rotation.from_rotvec(axis * angle[:, None])
 
 
 def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None,
                offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (17, 3) and motion channels (N, 3 + 3 * 17) in BVH (Y-up) axes, degrees.
 
-    Rest offsets (world axes): ``offsets`` (a ``body.Body``'s), else the template's
-    directions at ``bone_lengths``, else ``body.fit_body(joints_world)``'s. Channel groups
-    follow ``DFS_ORDER`` (the order joints appear in the hierarchy).
+    Rest offsets (world axes): the template's directions at ``bone_lengths``
+    (``body.length_body``) when given, else the clip's body, ``body.clip_body(joints_world,
+    offsets)``. Channel groups follow ``DFS_ORDER`` (the order joints appear in the
+    hierarchy).
     """
     from scipy.spatial.transform import Rotation
 
-    from .body import fit_body
-
     joints = np.asarray(joints_world, np.float64)
-    if offsets is not None:
-        offsets = np.asarray(offsets, np.float64)
-    elif bone_lengths is not None:
-        offsets = rest_offsets(bone_lengths)
+    if offsets is None and bone_lengths is not None:
+        body = length_body(bone_lengths)
     else:
-        offsets = fit_body(joints).offsets
+        body = clip_body(joints, offsets)
+    offsets = body.offsets
     rots = global_rotations(joints, offsets)
-    conv = Rotation.from_matrix(WORLD_TO_BVH)
     channels = [joints[:, ROOT] @ WORLD_TO_BVH.T]
     for j in DFS_ORDER:
-        parent = rots[PARENTS[j]] if PARENTS[j] >= 0 else Rotation.identity(len(joints))
-        local = parent.inv() * rots[j]
-        local_bvh = conv * local * conv.inv()
-        channels.append(np.degrees(local_bvh.as_euler(EULER_ORDER)))
+        parent = rots[:, PARENTS[j]] if PARENTS[j] >= 0 else np.eye(3)
+        local_bvh = WORLD_TO_BVH @ np.swapaxes(parent, -1, -2) @ rots[:, j] @ WORLD_TO_BVH.T
+        channels.append(np.degrees(Rotation.from_matrix(local_bvh).as_euler(EULER_ORDER)))
     return offsets @ WORLD_TO_BVH.T, np.concatenate(channels, axis=1)
 
 

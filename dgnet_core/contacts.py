@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skeleton import FEET, TEMPLATE_POSE
+from .roles import LIMBS
+from .skeleton import ANKLE_HEIGHT, FEET
 
-ANKLE_HEIGHT = float(TEMPLATE_POSE[list(FEET), 2].mean())
 LEFT_FOOT, RIGHT_FOOT = FEET[1], FEET[0]   # contact columns are (left, right)
-LEGS = ((4, 5, LEFT_FOOT), (1, 2, RIGHT_FOOT))  # (hip, knee, ankle) per contact column
+LEGS = LIMBS[:2]  # (hip, knee, ankle) per contact column: left leg, right leg
 
 
 @dataclass(frozen=True)

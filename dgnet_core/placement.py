@@ -42,10 +42,10 @@ import numpy as np
 
 from .body import LimitOptions, fit_body, limb_bend, limit_limbs, normalize, pose_body
 from .contacts import ContactOptions, detect_contacts, lock_feet
-from .skeleton import FEET, TEMPLATE_POSE
+from .rotations import axis_angle_matrix
+from .skeleton import ANKLE_HEIGHT, FEET
 
 DEFAULT_FOV_DEG = 55.0
-ANKLE_HEIGHT = float(TEMPLATE_POSE[list(FEET), 2].mean())  # ankle above the floor, metres
 CAMERA_TO_WORLD_AXES = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 LEFT_FOOT, RIGHT_FOOT = FEET[1], FEET[0]  # contact columns are (left, right)
 
@@ -274,8 +274,6 @@ def upright_correction(pose_rel: np.ndarray, up: np.ndarray, max_deg: float = 25
     less than ``straight_deg``; identity with fewer than ``min_frames`` such frames; the
     angle is capped at ``max_deg``.
     """
-    from .retarget import axis_angle_matrix
-
     P = np.asarray(pose_rel, np.float64)
     knees = limb_bend(P)[:, :2]
     ok = np.all(np.abs(knees) < straight_deg, axis=1)

@@ -21,6 +21,9 @@ JOINT_NAMES: tuple[str, ...] = (
 )
 NUM_JOINTS: int = len(JOINT_NAMES)
 ROOT: int = 0
+# Named joint indices (JOINT_NAMES order; NOSE is the "Neck/Nose" joint 9).
+HIP, RHIP, RKNEE, RFOOT, LHIP, LKNEE, LFOOT, SPINE, THORAX, NOSE, HEAD = range(11)
+LSHO, LELB, LWRI, RSHO, RELB, RWRI = range(11, 17)
 
 # Parent of each joint (-1 for the root). Kinematic tree used for bones and BVH.
 PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
@@ -36,11 +39,14 @@ FLIP_PERM: tuple[int, ...] = tuple(
 
 # Bones as (parent, child) pairs, in joint order of the child.
 BONES: tuple[tuple[int, int], ...] = tuple((p, c) for c, p in enumerate(PARENTS) if p >= 0)
+# Children of each joint (pelvis and thorax have several, end joints none).
+CHILDREN: tuple[tuple[int, ...], ...] = tuple(
+    tuple(c for c, p in enumerate(PARENTS) if p == j) for j in range(NUM_JOINTS))
 
 # Left/right mirror pairs (used by the "symmetry" graph style).
 SYMMETRIC_PAIRS: tuple[tuple[int, int], ...] = tuple(zip(LEFT, RIGHT))
 
-FEET: tuple[int, int] = (3, 6)  # (RFoot, LFoot) ankles, used for grounding and contacts
+FEET: tuple[int, int] = (RFOOT, LFOOT)  # ankles, used for grounding and contacts
 
 
 def joint_index(name: str) -> int:
@@ -221,3 +227,8 @@ TEMPLATE_POSE: np.ndarray = np.array([
     [-0.19, 0.00, 1.18],  # RElbow
     [-0.20, 0.00, 0.93],  # RWrist
 ], dtype=np.float64)
+
+# The one ankle height: ankles above the floor when standing (metres). Placement puts the
+# planted feet there, contacts measure from it, the rest pose stands on it and the
+# synthetic motions are grounded with it.
+ANKLE_HEIGHT: float = float(TEMPLATE_POSE[list(FEET), 2].mean())
