@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from engine_helpers import tiny_lifter
 
 from dgnet_core.config import DGNetConfig
 from dgnet_core.errors import WeightsError
@@ -212,3 +213,26 @@ def test_flip_tta_is_on_by_default_only_for_left_right_symmetric_networks() -> N
     v1 = Lifter.from_model(random_model(DGNetConfig(**small, fsg_weighting="shared")))
     assert v2.flip_tta is False and v1.flip_tta is True
     assert Lifter.from_model(random_model(DGNetConfig(**small)), flip_tta=True).flip_tta
+
+
+def test_flip_tta_in_one_call_averages_the_mirrored_prediction() -> None:
+    from dgnet_core.lifting import flip_input
+    from dgnet_core.skeleton import FLIP_PERM
+
+    lifter = tiny_lifter()
+    lifter.flip_tta = True  # asked for (the default is on only for left/right-symmetric nets)
+    kp = np.random.default_rng(3).uniform(100, 500, (21, 17, 2)).astype(np.float32)
+    calls = []
+    run = lifter.run_batch
+    lifter.run_batch = lambda x, cam=None: (calls.append(len(x)), run(x, cam))[1]
+    lifter.batch_size = 16
+    y = lifter.lift(kp, None, 640, 480)
+    assert calls == [16, 16, 10]  # 8 + 8 mirrored windows per call, last 5 + 5
+    lifter.flip_tta = False
+    plain = lifter.lift(kp, None, 640, 480)
+    mirrored_px = kp[:, list(FLIP_PERM)].copy()
+    mirrored_px[..., 0] = 640 - mirrored_px[..., 0]
+    m = lifter.lift(mirrored_px, None, 640, 480)[:, list(FLIP_PERM)]
+    m[..., 0] *= -1
+    assert np.abs(y - 0.5 * (plain + m)).max() < 1e-5
+    assert flip_input(np.zeros((1, 17, 2))).shape == (1, 17, 2)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
+from engine_helpers import obs
 
 from dgnet_core.detect import PoseObservation, default_task_path, detect_video
 from dgnet_core.errors import LiftError
@@ -269,3 +270,17 @@ def test_real_clip_with_the_man_hidden_twice_never_switches(videos_dir, tmp_path
         assert any(a <= frames.start and frames.stop <= b for a, b in gaps), gaps
     # Re-found within two frames of each reappearance; nothing missed elsewhere.
     assert (~det.detected).sum() <= sum(len(f) for f in hide) + 4
+
+
+def test_tracker_follows_one_person_and_never_jumps() -> None:
+    tracker = PersonTracker(1000, 1000)
+    small, big = obs((0.8, 0.5), 0.1), obs((0.3, 0.5), 0.3)
+    assert tracker.choose([small, big]) is big  # starts with the largest person
+    xs = []
+    for t in range(30):  # the two swap order in MediaPipe's list and drift past each other
+        a, b = obs((0.3 + 0.01 * t, 0.5)), obs((0.8 - 0.01 * t, 0.5), 0.1)
+        chosen = tracker.choose([b, a] if t % 2 else [a, b])
+        xs.append(float(chosen.image[:, 0].mean()))
+    assert np.abs(np.diff(xs)).max() < 0.03
+    assert tracker.choose([obs((0.95, 0.5), 0.1)]) is None  # only someone far away is left
+    assert tracker.choose([]) is None

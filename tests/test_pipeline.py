@@ -1,0 +1,174 @@
+"""The pipeline (dgnet_core.pipeline): lifting while detecting equals lifting afterwards,
+closing stops the lifting thread, a balanced model gets the intrinsics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_helpers import tiny_lifter
+
+from dgnet_core.detect import PoseObservation
+from dgnet_core.filters import smooth
+from dgnet_core.pipeline import PipelineOptions
+from dgnet_core.placement import (
+    intrinsics,
+)
+from dgnet_core.skeleton import bone_lengths
+
+
+def _synthetic_detections(n: int, missing: list[int], width: int = 640, height: int = 480):
+    """Poses of a person swaying across the frame, None in ``missing`` frames."""
+    from dgnet_core.detect import Detections
+
+    shape = np.random.default_rng(1).uniform(-0.15, 0.15, (33, 2))
+    poses = []
+    for t in range(n):
+        if t in missing:
+            poses.append(None)
+            continue
+        img = np.concatenate([shape + [0.5 + 0.2 * np.sin(t / 9), 0.5 + 0.02 * np.cos(t / 5)],
+                              np.zeros((33, 1))], 1).astype(np.float32)
+        vis = np.full(33, 0.9, np.float32)
+        poses.append(PoseObservation(img, vis, np.zeros((33, 3), np.float32)))
+    nan = np.full((n, 33, 3), np.nan, np.float32)
+    image, world = nan.copy(), nan.copy()
+    visibility = np.zeros((n, 33), np.float32)
+    for t, p in enumerate(poses):
+        if p is not None:
+            image[t], world[t], visibility[t] = p.image, p.world, p.visibility
+    det = Detections(image, visibility, world, np.array([p is not None for p in poses]),
+                     np.arange(n), 30.0, width, height, "synthetic.mp4")
+    return poses, det
+
+
+def _patch_detection(monkeypatch, poses, det, endless: bool = False):
+    """Make ``iter_pipeline`` detect ``poses`` (calling on_frame) without a video."""
+    import dgnet_core.pipeline as pipeline
+    from dgnet_core.video import VideoInfo
+
+    def fake_iter_detect(video, start=0, end=None, task_path=None, config=None, chunk=4,
+                         on_frame=None):
+        t = 0
+        while True:
+            for pose in poses:
+                if on_frame is not None:
+                    on_frame(pose)
+                t += 1
+                if t % chunk == 0:
+                    yield t, len(poses)
+            if not endless:
+                return det
+
+    info = VideoInfo("synthetic.mp4", 30.0, det.width, det.height, len(det))
+    monkeypatch.setattr(pipeline, "probe_video", lambda video: info)
+    monkeypatch.setattr(pipeline, "iter_detect", fake_iter_detect)
+
+
+def _drive(gen):
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _lift_threads(lifter):
+    """Record which thread runs each model call."""
+    import threading
+
+    names: list[str] = []
+    run = lifter.run_batch
+
+    def recording(x, cam=None):
+        names.append(threading.current_thread().name)
+        return run(x, cam)
+
+    lifter.run_batch = recording
+    return names
+
+
+def test_lifting_while_detecting_equals_lifting_afterwards(monkeypatch) -> None:
+    from dgnet_core.pipeline import iter_pipeline
+
+    poses, det = _synthetic_detections(150, [0, 1, 50, 51, 52, 100, 149])
+    lifter = tiny_lifter()
+    raw = PipelineOptions(cleanup=False, foot_lock=False)  # placement's choices are discrete
+    expected = _drive(iter_pipeline("synthetic.mp4", raw, detections=det, lifter=lifter))
+    _patch_detection(monkeypatch, poses, det)
+    threads = _lift_threads(lifter)
+    result = _drive(iter_pipeline("synthetic.mp4", raw, lifter=lifter))
+    assert "lift-video-lifting" in threads  # most frames were lifted on the worker thread
+    assert len(result) == len(expected) == 147 and result.gaps == [(48, 51), (98, 99)]
+    assert np.abs(result.joints_camera - expected.joints_camera).max() < 1e-5
+    assert np.abs(result.joints_world - expected.joints_world).max() < 1e-5
+    assert np.array_equal(result.keypoints_2d, expected.keypoints_2d)
+
+
+def test_closing_the_pipeline_stops_the_lifting_thread(monkeypatch) -> None:
+    import gc
+    import threading
+
+    from dgnet_core.pipeline import iter_pipeline
+
+    poses, det = _synthetic_detections(64, [])
+    _patch_detection(monkeypatch, poses, det, endless=True)
+
+    def workers():
+        return [t for t in threading.enumerate() if t.name == "lift-video-lifting"]
+
+    assert workers() == []
+    for how in ("close", "drop"):
+        gen = iter_pipeline("synthetic.mp4", lifter=tiny_lifter())
+        for _ in range(40):
+            next(gen)
+        assert len(workers()) == 1
+        if how == "close":
+            gen.close()
+        else:
+            del gen
+            gc.collect()
+        assert workers() == []
+
+
+def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
+    from dgnet_core.lifting import Lifter
+    from dgnet_core.pipeline import iter_pipeline
+    from dgnet_core.weights import export_onnx
+
+    lifter = tiny_lifter("balanced")
+    kp = np.random.default_rng(2).uniform(100, 500, (9, 17, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match="intrinsics"):
+        lifter.lift(kp, None, 640, 480)
+    K1, K2 = intrinsics(640, 480, 55.0), intrinsics(640, 480, 90.0)
+    a = lifter.lift(kp, None, 640, 480, intrinsics=K1)
+    b = lifter.lift(kp, None, 640, 480, intrinsics=K2)
+    assert np.isfinite(a).all() and np.abs(a - b).max() > 1e-3  # the camera matters
+    # onnxruntime takes the same ``cam`` input and gives the same answer.
+    import torch
+
+    onnx = Lifter.from_onnx(export_onnx(_balanced_model(), tmp_path / "b.onnx"))
+    with torch.no_grad():
+        ref = Lifter.from_model(_balanced_model()).lift(kp, None, 640, 480, intrinsics=K1)
+    assert np.abs(onnx.lift(kp, None, 640, 480, intrinsics=K1) - ref).max() < 1e-4
+    with pytest.raises(ValueError, match="intrinsics"):
+        onnx.lift(kp, None, 640, 480)
+    # The pipeline passes its intrinsics: the lifted poses follow fov_deg.
+    _, det = _synthetic_detections(40, [])
+    results = [_drive(iter_pipeline("synthetic.mp4", PipelineOptions(fov_deg=fov,
+                                                                     cleanup=False,
+                                                                     foot_lock=False),
+                                    detections=det, lifter=lifter)) for fov in (55.0, 90.0)]
+    expected = lifter.lift(results[0].keypoints_2d, results[0].confidence, 640, 480,
+                           intrinsics=results[0].intrinsics)
+    assert np.abs(bone_lengths(results[0].joints_camera)
+                  - bone_lengths(smooth(expected, "savgol", 30.0))).max() < 1e-4
+    assert np.abs(bone_lengths(results[0].joints_camera)
+                  - bone_lengths(results[1].joints_camera)).max() > 1e-3
+
+
+def _balanced_model():
+    from dgnet_core.config import DGNetConfig
+    from dgnet_core.weights import random_model
+
+    return random_model(DGNetConfig(num_blocks=1, channels=32, importance_hidden=8,
+                                    block_head_hidden=16, output="balanced"), seed=5)
