@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LiftError, one_line
+from .errors import one_line_errors
 from .filters import METHODS
 from .io_formats import FORMATS, parse_formats
 from .preflight import check_output_dir
@@ -116,23 +116,6 @@ def cmd_lift(args: argparse.Namespace) -> int:
     for p in paths:
         print(f"wrote {p}")
     return 0
-
-
-def one_line_errors(run: Callable[[], int],
-                    extra: tuple[type[BaseException], ...] = ()) -> int:
-    """Run a command; ``LiftError``, ``ValueError`` or ``extra`` become one ``error:`` line.
-
-    The error contract shared by every command-line entry point of the project: exit 1
-    with a single line on stderr (no traceback), 130 when interrupted.
-    """
-    try:
-        return run()
-    except (LiftError, ValueError, *extra) as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import GrowingArray
 from .errors import LiftError, VideoError
 from .skeleton import MP_NUM
 from .tracking import PersonTracker, TrackerConfig
@@ -238,33 +239,6 @@ class Detections:
     def pixels(self) -> np.ndarray:
         """(N, 33, 2) landmarks in pixels (NaN where not detected)."""
         return self.image[..., :2] * np.array([self.width, self.height], np.float32)
-
-
-class GrowingArray:
-    """Append-only float32 buffer that doubles its capacity (no list of small arrays)."""
-
-    def __init__(self, shape: tuple[int, ...], capacity: int) -> None:
-        self.data = np.full((max(capacity, 16),) + shape, np.nan, np.float32)
-        self.n = 0
-
-    def append(self, value: np.ndarray | None) -> None:
-        if self.n == len(self.data):
-            grown = np.full((2 * len(self.data),) + self.data.shape[1:], np.nan, np.float32)
-            grown[: self.n] = self.data
-            self.data = grown
-        if value is not None:
-            self.data[self.n] = value
-        self.n += 1
-
-    def __len__(self) -> int:
-        return self.n
-
-    def view(self) -> np.ndarray:
-        """The filled rows (a view: valid until the next ``append``)."""
-        return self.data[: self.n]
-
-    def array(self) -> np.ndarray:
-        return self.data[: self.n].copy()
 
 
 class _Prefetch:

@@ -2,10 +2,14 @@
 
 Everything a user can cause (bad file, no person, wrong rig, corrupt weights) raises a
 subclass of ``LiftError``; the CLI prints ``error: <message>`` and exits non-zero, the
-Blender add-on reports the message.
+Blender add-on reports the message. Also owns that contract for every command-line entry
+point (``one_line_errors``: one ``error:`` line on stderr, exit 1; 130 when interrupted).
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class LiftError(Exception):
@@ -39,3 +43,20 @@ class OutputError(LiftError):
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (empty messages become the exception's type)."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def one_line_errors(run: Callable[[], int],
+                    extra: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a command; ``LiftError``, ``ValueError`` or ``extra`` become one ``error:`` line.
+
+    The error contract shared by every command-line entry point of the project: exit 1
+    with a single line on stderr (no traceback), 130 when interrupted.
+    """
+    try:
+        return run()
+    except (LiftError, ValueError, *extra) as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
