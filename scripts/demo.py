@@ -113,6 +113,6 @@ def _accuracy(result, gt_path: Path) -> dict:
 
 
 if __name__ == "__main__":
-    from dgnet_core.cli import one_line_errors
+    from dgnet_core.errors import one_line_errors
 
     raise SystemExit(one_line_errors(main, extra=(RuntimeError, OSError)))

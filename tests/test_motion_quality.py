@@ -17,9 +17,8 @@ from dgnet_core.body import (
     pose_body,
     template_body,
 )
-from dgnet_core.bvh import CHILDREN, DFS_ORDER, write_bvh
+from dgnet_core.bvh import DFS_ORDER, write_bvh
 from dgnet_core.placement import (
-    ANKLE_HEIGHT,
     CAMERA_TO_WORLD_AXES,
     LEFT_FOOT,
     RIGHT_FOOT,
@@ -28,7 +27,15 @@ from dgnet_core.placement import (
     place,
     project,
 )
-from dgnet_core.skeleton import PARENTS, TEMPLATE_POSE, bone_lengths
+from dgnet_core.roles import ROLES
+from dgnet_core.skeleton import (
+    ANKLE_HEIGHT,
+    BONES,
+    CHILDREN,
+    PARENTS,
+    TEMPLATE_POSE,
+    bone_lengths,
+)
 
 FPS = 25.0
 
@@ -54,7 +61,7 @@ def _dance(n: int = 75, period_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
             out[i, ankle] = out[i, knee] + shin
     sw = 0.5 * np.sin(ph)  # arms swing forward and back
     for i in range(n):
-        for sho, elb, wri, s in ((11, 12, 13, 1.0), (14, 15, 16, -1.0)):
+        for (sho, elb, wri), s in zip(LIMBS[2:], (1.0, -1.0)):  # left arm, right arm
             r = _rx(-s * sw[i])
             out[i, elb] = out[i, sho] + r @ (TEMPLATE_POSE[elb] - TEMPLATE_POSE[sho])
             out[i, wri] = out[i, elb] + r @ _rx(-0.6) @ (TEMPLATE_POSE[wri] - TEMPLATE_POSE[elb])
@@ -102,9 +109,11 @@ def test_one_body_per_clip_fixes_bone_lengths() -> None:
     lengths = bone_lengths(fitted)
     assert np.ptp(lengths, axis=0).max() < 1e-9  # one set of bone lengths
     assert np.allclose(lengths[0], body.lengths)
-    assert np.allclose(body.lengths[[0, 1, 2]], body.lengths[[3, 4, 5]])  # L == R legs
+    bone_of = {c: k for k, (_, c) in enumerate(BONES)}  # bone index by its child joint
+    left_leg, right_leg = ([bone_of[j] for j in limb] for limb in LIMBS[:2])
+    assert np.allclose(body.lengths[left_leg], body.lengths[right_leg])  # L == R legs
     # Directions are kept: each single-child bone points where it pointed.
-    for p, c in [(1, 2), (2, 3), (11, 12), (12, 13)]:
+    for p, c in (ROLES[r].aim for r in ("thigh.R", "shin.R", "upper_arm.L", "forearm.L")):
         d0 = rel[:, c] - rel[:, p]
         d1 = fitted[:, c] - fitted[:, p]
         cos = (d0 * d1).sum(-1) / np.linalg.norm(d0, axis=-1) / np.linalg.norm(d1, axis=-1)
@@ -117,7 +126,8 @@ def test_one_body_per_clip_fixes_bone_lengths() -> None:
 def test_limits_remove_knee_and_elbow_hyperextension() -> None:
     world, _ = _dance(40)
     bent = world.copy()
-    bent[:, [2, 5, 12, 15]] = world[:, [2, 5, 12, 15]]  # start from natural bends
+    middles = [m for _, m, _ in LIMBS]
+    bent[:, middles] = world[:, middles]  # start from natural bends
     # Hyperextend: reflect the knees and elbows to the wrong side of their limb axis.
     for hip, knee, ankle in LIMBS:
         axis = bent[:, ankle] - bent[:, hip]

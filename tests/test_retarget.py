@@ -12,7 +12,14 @@ import pytest
 
 from dgnet_core import retarget as rt
 from dgnet_core.errors import RigError
-from dgnet_core.skeleton import BONES, JOINT_NAMES, TEMPLATE_POSE, bone_lengths
+from dgnet_core.skeleton import (
+    ANKLE_HEIGHT,
+    BONES,
+    FEET,
+    JOINT_NAMES,
+    TEMPLATE_POSE,
+    bone_lengths,
+)
 
 
 def rot(axis, deg):
@@ -193,9 +200,9 @@ def _tpose_rig(scale=1.0, prefix="mixamorig:"):
     return names, parents, heads, tails
 
 
-LIMBS = {"upper_arm.L": (11, 12), "forearm.L": (12, 13), "upper_arm.R": (14, 15),
-         "forearm.R": (15, 16), "thigh.L": (4, 5), "shin.L": (5, 6), "thigh.R": (1, 2),
-         "shin.R": (2, 3), "chest": (7, 8)}
+# Segment each checked role follows: the limbs (upper and lower) and the chest, from the
+# code's role definitions.
+LIMBS = {r: rt.ROLES[r].aim for r in rt.ALL_ROLES if rt.ROLES[r].kind != "torso" or r == "chest"}
 
 
 def limb_angle_errors(spec, out, joints):
@@ -265,6 +272,38 @@ def test_rest_joints_scale_and_floor():
     assert rt.standing_pelvis_height(lengths) == pytest.approx(0.95 * 1.1, rel=0.03)
     j = posed_template(5)
     assert np.allclose(rt.person_lengths(j), bone_lengths(TEMPLATE_POSE), atol=1e-6)
+
+
+def test_one_ankle_height_and_a_standing_person_needs_no_root_lift():
+    # The rest pose stands on the same ankle height placement grounds the joints with.
+    rest = rt.rest_joints(bone_lengths(TEMPLATE_POSE) * 0.9)
+    assert rest[list(FEET), 2].min() == pytest.approx(ANKLE_HEIGHT)
+    # A person of another size standing still, grounded like the pipeline does: the root
+    # of an armature built from the clip's body stays where it was built.
+    stand = (TEMPLATE_POSE - TEMPLATE_POSE[0]) * 1.15
+    stand[:, 2] += ANKLE_HEIGHT - stand[list(FEET), 2].min()
+    j = np.repeat(stand[None], 4, axis=0)
+    names, parents, heads, tails = rt.lift_rest_bones(offsets=rt.clip_body(j).offsets)
+    spec = make_spec(names, parents, heads, tails, rt.preset_map("lift", names))
+    out = rt.retarget(j, spec)
+    assert np.abs(out.root_location).max() < 1e-9
+    assert np.allclose(out.root_world, j[:, 0], atol=1e-9)
+
+
+def test_bvh_armature_and_solve_share_one_skeleton_fit():
+    from dgnet_core.body import fit_body
+    from dgnet_core.bvh import WORLD_TO_BVH, bvh_motion
+
+    j = posed_template(12) * 1.1
+    body = rt.clip_body(j)
+    assert np.array_equal(body.offsets, fit_body(j).offsets)  # no result body: the fit
+    offsets_bvh, _ = bvh_motion(j)
+    assert np.allclose(offsets_bvh, body.offsets @ WORLD_TO_BVH.T, atol=1e-12)
+    _, _, heads, _ = rt.lift_rest_bones(offsets=body.offsets)
+    assert np.allclose(heads - heads[0], body.rest_pose(), atol=1e-12)
+    given = body.offsets * 0.95  # a result's own body wins over a refit
+    assert np.array_equal(rt.clip_body(j, given).offsets, given)
+    assert np.allclose(bvh_motion(j, offsets=given)[0], given @ WORLD_TO_BVH.T)
 
 
 @pytest.mark.parametrize("names,expected", [

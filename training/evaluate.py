@@ -326,6 +326,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from dgnet_core.cli import one_line_errors
+    from dgnet_core.errors import one_line_errors
 
     raise SystemExit(one_line_errors(main, extra=(OSError,)))

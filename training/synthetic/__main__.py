@@ -93,7 +93,7 @@ def _parse(argv):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from dgnet_core.cli import one_line_errors
+    from dgnet_core.errors import one_line_errors
 
     return one_line_errors(lambda: _run(args), extra=(FileNotFoundError, KeyError))
 

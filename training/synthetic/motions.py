@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from dgnet_core.skeleton import FEET, NUM_JOINTS, TEMPLATE_POSE
+from dgnet_core.skeleton import ANKLE_HEIGHT, FEET, NUM_JOINTS, TEMPLATE_POSE
 
 _T = TEMPLATE_POSE
-ANKLE_HEIGHT = float(_T[3, 2])  # ankle height above the floor when standing (metres)
 
 
 @dataclass(frozen=True)
