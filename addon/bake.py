@@ -136,16 +136,16 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
     target is an existing armature.
     """
     joints = np.asarray(result.joints_world, dtype=np.float64)
+    # The clip's one skeleton fit (the pipeline's body, else a fit of the joints), shared
+    # with the BVH writer: the new armature's rest and the standing height of the solve.
+    body = rt.clip_body(joints, getattr(result, "rest_offsets", None))
     if settings.target is not None:
         obj = rigmod.ensure_armature(settings.target)
         rig_map = rigmod.resolve_map(obj, settings.rig_type, settings.custom_map)
     else:
-        lengths = rt.person_lengths(joints)
         loc = context.scene.cursor.location.copy()
-        # The clip's body (the pipeline's skeleton fit, shared with the BVH writer).
-        offsets = getattr(result, "rest_offsets", None)
-        obj = rigmod.build_armature(context, settings.name, lengths, location=loc,
-                                    offsets=offsets)
+        obj = rigmod.build_armature(context, settings.name, location=loc,
+                                    offsets=body.offsets)
         rig_map = rt.preset_map("lift", rigmod.bone_names(obj))
     try:
         spec = rigmod.rig_spec(obj, rig_map)
@@ -161,7 +161,7 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         contacts = getattr(result, "contacts", None)
         joints, contacts = rt.resample(joints, contacts, settings.frame_ratio)
         out = rt.retarget(joints, spec, opts, contacts=contacts,
-                          rest_offsets=getattr(result, "rest_offsets", None))
+                          rest_offsets=body.offsets)
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
