@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 from script_results import run_result_script
 
+from dgnet_core.roles import ALL_ROLES, ROLES
+
 REPO = Path(__file__).resolve().parents[1]
 N_FRAMES = 20
 
@@ -315,9 +317,9 @@ def _result(joints, fps=25.0, source="synthetic.mp4"):
         intrinsics=np.eye(3), gaps=[], source=source)
 
 
-LIMB_JOINTS = {"upper_arm.L": (11, 12), "forearm.L": (12, 13), "upper_arm.R": (14, 15),
-               "forearm.R": (15, 16), "thigh.L": (4, 5), "shin.L": (5, 6), "thigh.R": (1, 2),
-               "shin.R": (2, 3), "chest": (7, 8)}
+# Segment each checked role follows: the limbs (upper and lower) and the chest, from the
+# code's role definitions.
+LIMB_JOINTS = {r: ROLES[r].aim for r in ALL_ROLES if ROLES[r].kind != "torso" or r == "chest"}
 
 
 def _angle_errors(bpy, obj, joints, frame0, bones: dict[str, str]) -> dict[str, float]:
