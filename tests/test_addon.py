@@ -38,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 N_FRAMES = 20
 
 pytest.importorskip("bpy", reason="needs the bpy module (pip install bpy==5.0.1)")
-pytestmark = pytest.mark.blender
+# Slow: every group is a fresh Python that imports bpy and registers the add-on.
+# tests/test_addon_register.py is the fast check that the add-on registers at all.
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
 # --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 TASK = REPO / ".cache" / "models" / "pose_landmarker_full.task"
 
 pytest.importorskip("bpy", reason="needs the bpy module (pip install bpy==5.0.1)")
+pytestmark = pytest.mark.slow  # renders, detects, lifts and bakes a clip in subprocesses
 
 
 @pytest.mark.skipif(not TASK.is_file(), reason=f"{TASK} missing: run scripts/build_pose_task.sh")

@@ -194,6 +194,7 @@ def _onnx_pair(tmp_path, seed: int = 0):
     return model, sess
 
 
+@pytest.mark.slow  # ONNX export; test_lifting checks torch/onnx parity in the inner loop
 def test_onnx_matches_torch(tmp_path) -> None:
     model, sess = _onnx_pair(tmp_path)
     x = _x(64, seed=3)
@@ -211,6 +212,7 @@ def test_onnx_matches_torch(tmp_path) -> None:
     assert (per_sample < 1e-4).mean() >= 0.99
 
 
+@pytest.mark.slow  # a short training loop
 def test_model_fits_small_synthetic_lifting_task() -> None:
     """Random rotations of the template body seen by a pinhole camera: loss falls >= 10x."""
     rng = np.random.default_rng(0)

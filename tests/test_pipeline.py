@@ -130,6 +130,7 @@ def test_closing_the_pipeline_stops_the_lifting_thread(monkeypatch) -> None:
         assert workers() == []
 
 
+@pytest.mark.slow  # ONNX export and two pipeline runs
 def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
     from dgnet_core.lifting import Lifter
     from dgnet_core.pipeline import iter_pipeline

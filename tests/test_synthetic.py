@@ -200,6 +200,7 @@ def _detect(video: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(px, np.float64), np.asarray(world, np.float64)
 
 
+@pytest.mark.slow  # renders a clip with Cycles
 def test_render_outputs(clip):
     import cv2
 
@@ -223,6 +224,7 @@ def test_render_outputs(clip):
     assert 0 < clip.seconds_per_frame < 30
 
 
+@pytest.mark.slow  # renders a clip with Cycles
 def test_projected_joints_land_on_the_silhouette(clip):
     import cv2
 
@@ -251,6 +253,7 @@ def test_projected_joints_land_on_the_silhouette(clip):
                            for t in (0, FRAMES - 1)]) < 0.2
 
 
+@pytest.mark.slow  # renders a clip with Cycles
 def test_mediapipe_detects_the_mannequin_without_swapping_sides(clip):
     px, _ = _detect(clip.video)
     from dgnet_core.skeleton import mediapipe_to_h36m
@@ -269,6 +272,7 @@ def test_mediapipe_detects_the_mannequin_without_swapping_sides(clip):
         assert (own < other).mean() >= 0.9, f"left/right swapped for joint {left}"
 
 
+@pytest.mark.slow  # renders a clip with Cycles
 def test_end_to_end_comparison(clip):
     """Pipeline on the rendered walk: MediaPipe's world landmarks within a measured bound
     and ours finite (random weights); with the default model, ours within its bound."""

@@ -240,6 +240,7 @@ def test_one_person_in_view_is_kept_through_a_crouch_and_a_turn() -> None:
     assert tracker.choose([Person(0.5, 0.72, 0.5, limbs=0.6).observation()]) is None
 
 
+@pytest.mark.slow  # MediaPipe on a real clip
 def test_real_clip_with_the_man_hidden_twice_never_switches(videos_dir, tmp_path) -> None:
     """two_people_1080p.avi: the man walks from the middle to the left edge, the other
     person stays right of x = 1100 px. A grey box hides the man in frames 40-46 and 62-70.

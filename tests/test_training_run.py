@@ -20,6 +20,7 @@ from training.data import build_windows
 from training.fake_h36m import write_fake_h36m
 from training.train import CHECKPOINT, read_checkpoint, train, val_mpjpe_mm
 
+pytestmark = pytest.mark.slow  # training end to end: learning, resume, DDP, evaluation
 TINY = ["channels=16", "importance_hidden=8", "block_head_hidden=16"]
 
 
@@ -92,6 +93,7 @@ def test_short_training_on_real_subset(h36m_dir, tmp_path) -> None:
     assert after < 0.8 * before, (before, after)
 
 
+@pytest.mark.slow  # two gloo processes
 def test_ddp_two_gloo_processes(fake_dir, tmp_path) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",

@@ -34,6 +34,7 @@ from dgnet_core.weights import (
     save_weights,
 )
 
+pytestmark = pytest.mark.slow  # MediaPipe on real clips, command-line subprocesses
 TINY = DGNetConfig(num_blocks=1, channels=32, importance_hidden=8, block_head_hidden=16)
 
 
