@@ -125,10 +125,6 @@ def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: r
     return action
 
 
-RIG_TYPE_KEYS = {"AUTO": "auto", "LIFT": "lift", "RIGIFY_META": "rigify_meta",
-                 "RIGIFY": "rigify", "MIXAMO": "mixamo", "CUSTOM": "custom"}
-
-
 def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> BakeReport:
     """Build or check the target, retarget ``result`` and bake a new action.
 

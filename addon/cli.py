@@ -6,8 +6,14 @@ pipeline synchronously per clip, baking onto a new armature or a given rig, expo
 0 every clip worked, 1 at least one clip failed (the others still ran) or the job cannot
 start, 2 usage error.
 
-Before any clip is read the output folder, the camera (``--fov``/``--focal``, as in the
-engine's CLI), the device and the model file are checked: a problem there is one line
+The engine's flags are ``python -m dgnet_core lift``'s, from the same schema
+(``dgnet_core.cli.add_pipeline_arguments``): ``--fov``/``--focal``, ``--smoothing``,
+``--max-gap``, ``--frame-start``/``--frame-end`` (video frames, both inclusive),
+``--backend``, ``--device auto|cpu|cuda``, ``--model``, ``--task``, ``--no-flip``,
+``--no-cleanup``, ``--no-foot-lock``, ``-q``/``-v``; the bake's come from
+``options.BakeOptions``; both are turned into settings by ``options.build_run``, as the
+operator's are. Before any clip is read the output folder, the camera, the device and the
+model file are checked: a problem there is one line
 ``lift_video: error: ...`` and exit 1, with nothing written. Each clip's failure is one
 line in the summary and in ``summary.json`` (an exporter's traceback is cut to its last
 line). Native log lines of MediaPipe/TFLite and the exporters' chatter are kept off the
@@ -26,19 +32,26 @@ from pathlib import Path
 import bpy
 
 from dgnet_core import retarget as rt
-from dgnet_core.cli import native_stderr_silenced
+from dgnet_core.backend import resolve_runtime
+from dgnet_core.cli import (
+    FRAME_RANGE_HELP,
+    add_formats_argument,
+    add_pipeline_arguments,
+    native_stderr_silenced,
+    options_from_args,
+)
+from dgnet_core.contract import PipelineOptions
 from dgnet_core.errors import LiftError, one_line
-from dgnet_core.pipeline import PipelineOptions
-from dgnet_core.preflight import check_device, check_model_file, check_output_dir
+from dgnet_core.pipeline import PipelineJob
+from dgnet_core.preflight import check_output_dir
+from dgnet_core.schema import add_arguments, from_values
 
-from . import bake, job
+from . import bake, job, options
 from . import rig as rigmod
 from .console import console_silenced, operator_error, quiet_native_logs
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 FORMATS = ("blend", "fbx", "bvh")
-RIG_TYPES = {"auto": "AUTO", "lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigify": "RIGIFY",
-             "mixamo": "MIXAMO", "custom": "CUSTOM"}
 
 
 class UsageError(Exception):
@@ -55,32 +68,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="lift_video",
+    p = _Parser(prog="lift_video", epilog=FRAME_RANGE_HELP,
                 description="Lift videos of a person to 3D and bake them onto an armature.")
     p.add_argument("inputs", nargs="+", type=Path, help="video files and/or folders of videos")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    p.add_argument("--formats", default="blend,fbx,bvh",
-                   help="comma-separated output formats: blend, fbx, bvh (default: all)")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
+                   help="output folder")
+    add_formats_argument(p, FORMATS)
+    add_pipeline_arguments(p)  # the engine's flags: python -m dgnet_core lift has the same
     p.add_argument("--target", default="",
                    help="armature object to animate (in the open file or --rig-file); "
                         "default: a new armature per clip")
     p.add_argument("--rig-file", type=Path, help=".blend file to append --target from")
-    p.add_argument("--rig-type", choices=sorted(RIG_TYPES), default="auto")
     p.add_argument("--bone-map", type=Path, help="JSON bone map (implies --rig-type custom)")
-    p.add_argument("--model", default="", help="lifting model (.onnx / .safetensors)")
-    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    p.add_argument("--smoothing", choices=("savgol", "one_euro", "none"), default="savgol")
-    p.add_argument("--fov", type=float, default=55.0, metavar="DEG",
-                   help="horizontal field of view of the camera, degrees (55)")
-    p.add_argument("--focal", type=float, default=None, metavar="PX",
-                   help="focal length in pixels (overrides --fov)")
-    p.add_argument("--frame-start", type=int, default=0, help="first video frame")
-    p.add_argument("--frame-end", type=int, default=None, help="last video frame (inclusive)")
-    p.add_argument("--no-root-motion", action="store_true", help="keep the body in place")
-    p.add_argument("--no-foot-lock", action="store_true", help="do not pin feet on contacts")
-    p.add_argument("--no-scale-to-rig", action="store_true",
-                   help="do not scale root motion to the rig's size")
-    p.add_argument("--quiet", action="store_true", help="only the summary")
+    add_arguments(p, options.BakeOptions)  # --rig-type, --no-root-motion, --no-scale-to-rig
     return p
 
 
@@ -134,26 +134,14 @@ def _select_only(context, obj) -> None:
     context.view_layer.objects.active = obj
 
 
-def pipeline_options(args) -> PipelineOptions:
-    """The engine options of every clip (the same flags as ``python -m dgnet_core lift``)."""
-    end = None if args.frame_end is None else args.frame_end + 1
-    return PipelineOptions(
-        fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
-        frame_start=max(0, args.frame_start), frame_end=end,
-        device=job.DEVICE_MAP[args.device.upper()], model_path=args.model or None,
-        foot_lock=not args.no_foot_lock)
-
-
 def preflight(args) -> PipelineOptions:
     """Check what would otherwise fail on every clip, or only after the work: options,
     output folder, device, model file (``ValueError`` / ``LiftError``, one line)."""
-    options = pipeline_options(args)
-    options.check()
+    opts = options_from_args(args)
+    from_values(options.BakeOptions, vars(args))
     check_output_dir(args.out)
-    check_device(options.device)
-    if options.model_path is not None:
-        check_model_file(options.model_path, options.backend, options.device)
-    return options
+    resolve_runtime(opts.model_path, opts.backend, opts.device)
+    return opts
 
 
 def export(context, obj, action, path_stem: Path, formats: list[str]) -> list[str]:
@@ -209,11 +197,15 @@ def _clear_default_scene(context) -> None:
 
 def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     t0 = time.perf_counter()
-    lift = job.LiftJob(clip, pipeline_options(args))
+    scene = context.scene
+    source = job.file_source(clip, scene)
+    pipeline_options, settings = options.build_run(vars(args), source, target, custom)
+    lift = PipelineJob(clip, pipeline_options)
     last = -1.0
     try:
         while True:
-            with native_stderr_silenced():  # MediaPipe / TFLite lines; Python's stderr stays
+            # MediaPipe / TFLite lines; Python's stderr stays
+            with native_stderr_silenced(not args.verbose):
                 done = lift.step(1.0)
             if done:
                 break
@@ -222,19 +214,12 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
                 say(f"  {clip.name}: {p.message} ({100 * p.fraction:.0f}%)")
                 last = p.fraction
     finally:
-        lift.cancel()  # joins the pipeline's threads however the loop ends
+        lift.close()  # joins the pipeline's threads however the loop ends
     result = lift.result
-    scene = context.scene
     # Exports run at the video's own frame rate (one key per video frame).
     scene.render.fps = max(1, round(result.fps))
     scene.render.fps_base = scene.render.fps / result.fps
-    settings = bake.BakeSettings(
-        target=target, rig_type=RIG_TYPES[args.rig_type] if custom is None else "CUSTOM",
-        custom_map=custom, root_motion=not args.no_root_motion,
-        foot_lock=not args.no_foot_lock, scale_to_rig=not args.no_scale_to_rig,
-        first_frame=float(scene.frame_start),
-        frame_ratio=job.scene_fps(scene) / max(result.fps, 1e-6), name=clip.stem,
-        set_scene_range=True)
+    options.fit_frame_ratio(settings, scene, result.fps)
     prev_action = target.animation_data.action if target and target.animation_data else None
     rep = bake.apply_result(context, result, settings)
     try:

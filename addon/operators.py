@@ -12,8 +12,9 @@ from bpy.props import StringProperty
 
 from dgnet_core import retarget as rt
 from dgnet_core.errors import LiftError
+from dgnet_core.pipeline import PipelineJob
 
-from . import bake, job
+from . import bake, job, options
 from . import rig as rigmod
 
 
@@ -50,31 +51,22 @@ class LiftRunner:
     """One lift: validate settings, step the pipeline, bake at the end, report progress."""
 
     def __init__(self, context: bpy.types.Context, model_path: str = ""):
-        scene = context.scene
-        props = scene.lift_video
+        props = context.scene.lift_video
         self.source = job.source_from_settings(context, props)
         target = None
         if props.target_mode == "EXISTING":
             target = rigmod.ensure_armature(props.target)
+        custom = custom_map_from_props(props) if props.rig_type == "CUSTOM" else None
+        values = options.values_from_props(props, job.addon_prefs(context), model_path,
+                                           self.source)
+        pipeline_options, self.settings = options.build_run(values, self.source, target,
+                                                            custom)
+        if target is not None:
             # Fail now (before minutes of work) if the rig does not fit its map.
-            rigmod.resolve_map(target, props.rig_type, custom_map_from_props(props))
+            rigmod.resolve_map(target, self.settings.rig_type, self.settings.custom_map)
         if not self.source.path.is_file():
             raise LiftError(f"video not found: {self.source.path}")
-        self.settings = bake.BakeSettings(
-            target=target,
-            rig_type=props.rig_type,
-            custom_map=custom_map_from_props(props),
-            root_motion=props.root_motion,
-            foot_lock=props.foot_lock,
-            scale_to_rig=props.scale_to_rig,
-            first_frame=self.source.first_scene_frame,
-            first_frame_is_video_zero=self.source.is_clip,
-            name=self.source.name,
-            set_scene_range=props.set_scene_range,
-        )
-        options = job.pipeline_options(props, job.addon_prefs(context), model_path,
-                                       self.source)
-        self.job = job.LiftJob(self.source.path, options)
+        self.job = PipelineJob(self.source.path, pipeline_options)
         self.report: bake.BakeReport | None = None
 
     # progress display -------------------------------------------------------------
@@ -116,13 +108,12 @@ class LiftRunner:
 
     def finish(self, context: bpy.types.Context) -> bake.BakeReport:
         result = self.job.result
-        if not self.source.is_clip:
-            self.settings.frame_ratio = job.scene_fps(context.scene) / max(result.fps, 1e-6)
+        options.fit_frame_ratio(self.settings, context.scene, result.fps)
         self.report = bake.apply_result(context, result, self.settings)
         return self.report
 
     def cancel(self) -> None:
-        self.job.cancel()
+        self.job.close()
 
 
 class LIFTVIDEO_OT_lift(bpy.types.Operator):

@@ -13,9 +13,6 @@ from dgnet_core import retarget as rt
 from . import rig as rigmod
 from .camera import clip_camera_fov
 
-RIG_TYPE_FROM_KEY = {"lift": "LIFT", "rigify_meta": "RIGIFY_META", "rigify": "RIGIFY",
-                     "mixamo": "MIXAMO", "custom": "CUSTOM"}
-
 
 class LIFTVIDEO_UL_bone_map(bpy.types.UIList):
     def draw_item(self, context, layout, _data, item, _icon, _active_data, _active_prop):

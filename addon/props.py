@@ -2,7 +2,9 @@
 
 Owns every bpy property the add-on registers: ``Scene.lift_video`` (source, target, rig
 type, bone map, options, camera), ``WindowManager.lift_video_run`` (progress of the running job,
-never saved) and the add-on preferences (compute device, optional model path).
+never saved) and the add-on preferences (compute device, optional model path). The lift's
+options take their names, items, defaults and ranges from the schema
+(``dgnet_core.contract.PipelineOptions``, ``options.BakeOptions``; ``schema.prop_kwargs``).
 """
 
 from __future__ import annotations
@@ -18,16 +20,12 @@ from bpy.props import (
     StringProperty,
 )
 
+from dgnet_core.contract import PipelineOptions
 from dgnet_core.retarget import ALL_ROLES
+from dgnet_core.schema import prop_kwargs
 
-RIG_TYPE_ITEMS = [
-    ("AUTO", "Auto-detect", "Detect the rig type from the bone names"),
-    ("LIFT", "Lift Video", "An armature made by this add-on (17 joints)"),
-    ("RIGIFY_META", "Rigify Metarig", "Rigify's human metarig (spine, thigh.L, upper_arm.L...)"),
-    ("RIGIFY", "Rigify Rig", "A generated Rigify control rig (FK controls; limbs set to FK)"),
-    ("MIXAMO", "Mixamo", "Mixamo names (mixamorig:Hips, LeftUpLeg...)"),
-    ("CUSTOM", "Custom Bone Map", "Your own bone map (pre-filled from common names)"),
-]
+from .options import BakeOptions
+
 ROLE_ITEMS = [(r, r, f"Body part {r}") for r in ALL_ROLES]
 
 
@@ -60,32 +58,21 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
         default="NEW",
     )
     target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature)
-    rig_type: EnumProperty(name="Rig Type", items=RIG_TYPE_ITEMS, default="AUTO")
+    rig_type: EnumProperty(**prop_kwargs(BakeOptions, "rig_type"))
     bone_map: CollectionProperty(type=LIFTVIDEO_PG_bone_pair)
     bone_map_index: IntProperty()
     root_bone: StringProperty(name="Root Bone", description="Bone that receives root motion")
     bone_map_path: StringProperty(name="Bone Map File", subtype="FILE_PATH")
-    smoothing: EnumProperty(
-        name="Smoothing",
-        items=[("SAVGOL", "Savitzky-Golay", "Zero-phase polynomial smoothing (best offline)"),
-               ("ONE_EURO", "One Euro", "Speed-adaptive smoothing"),
-               ("NONE", "None", "No smoothing")],
-        default="SAVGOL",
-    )
-    foot_lock: BoolProperty(name="Foot Locking", default=True,
-                            description="Pin feet while they touch the ground (less sliding)")
-    root_motion: BoolProperty(name="Root Motion", default=True,
-                              description="Let the body travel; off keeps it in place")
-    scale_to_rig: BoolProperty(name="Scale to Rig", default=True,
-                               description="Scale root motion by rig size / person size")
+    smoothing: EnumProperty(**prop_kwargs(PipelineOptions, "smoothing"))
+    foot_lock: BoolProperty(**prop_kwargs(PipelineOptions, "foot_lock"))
+    root_motion: BoolProperty(**prop_kwargs(BakeOptions, "root_motion"))
+    scale_to_rig: BoolProperty(**prop_kwargs(BakeOptions, "scale_to_rig"))
     use_frame_range: BoolProperty(name="Frame Range", default=False,
                                   description="Lift only part of the video")
-    frame_start: IntProperty(name="Start", default=0, min=0,
-                             description="First video frame (0 = first)")
-    frame_end: IntProperty(name="End", default=100, min=0,
-                           description="Last video frame (inclusive)")
-    set_scene_range: BoolProperty(name="Set Scene Range", default=True,
-                                  description="Fit the scene's frame range to the new action")
+    frame_start: IntProperty(**prop_kwargs(PipelineOptions, "frame_start"))
+    # the engine's default end is "the end of the video"; the panel's field starts at 100
+    frame_end: IntProperty(**{**prop_kwargs(PipelineOptions, "frame_end"), "default": 100})
+    set_scene_range: BoolProperty(**prop_kwargs(BakeOptions, "set_scene_range"))
     camera_mode: EnumProperty(
         name="Camera",
         items=[("AUTO", "Auto", "The movie clip's tracking camera when its focal length or "
@@ -95,8 +82,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
         default="AUTO",
         description="Camera used to place the person in depth",
     )
-    fov: FloatProperty(name="Field of View", default=55.0, min=1.0, max=179.0,
-                       description="Horizontal field of view of the camera, in degrees")
+    fov: FloatProperty(**prop_kwargs(PipelineOptions, "fov_deg"))
     focal_length: FloatProperty(name="Focal Length", default=50.0, min=1.0, max=5000.0,
                                 unit="CAMERA", description="Focal length of the lens (mm)")
     sensor_width: FloatProperty(name="Sensor Width", default=36.0, min=1.0, max=200.0,
@@ -114,13 +100,7 @@ class LIFTVIDEO_PG_run(bpy.types.PropertyGroup):
 class LIFTVIDEO_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    device: EnumProperty(
-        name="Compute Device",
-        items=[("AUTO", "Auto", "GPU when available, else CPU"),
-               ("CPU", "CPU", "Always the CPU"),
-               ("GPU", "GPU", "CUDA GPU (needs a GPU build of the runtime)")],
-        default="AUTO",
-    )
+    device: EnumProperty(**prop_kwargs(PipelineOptions, "device"))
     model_path: StringProperty(
         name="Model", subtype="FILE_PATH",
         description="Optional lifting model (.onnx or .safetensors); empty = built-in model",

@@ -1,6 +1,8 @@
 """Command line: ``python -m dgnet_core lift VIDEO -o OUTDIR [options]``.
 
-Owns argument parsing, the progress bar and the error contract of the command line: any
+Owns argument parsing (the pipeline's flags come from ``PipelineOptions``' schema through
+``add_pipeline_arguments``, which the Blender command line shares, so both spell, default
+and validate them alike), the progress bar and the error contract of the command line: any
 ``LiftError`` (or invalid option) ends the run with one line ``error: <message>`` on
 stderr and exit code 1; options, the output folder, the device and the model file are
 checked before any work (2 for usage errors from argparse, 130 when interrupted). The
@@ -17,12 +19,38 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .contract import PipelineOptions, ProgressCallback
 from .errors import one_line_errors
-from .filters import METHODS
 from .io_formats import FORMATS, parse_formats
 from .preflight import check_output_dir
+from .schema import add_arguments, from_values
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # before cv2 is imported
+
+FRAME_RANGE_HELP = ("Frames are the video's, counted from 0; --frame-start and --frame-end "
+                    "are both inclusive (as in Blender): --frame-start 10 --frame-end 19 "
+                    "lifts 10 frames.")
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every ``PipelineOptions`` flag (from its schema) plus ``-q``/``-v``: the flags both
+    command lines share, spelled and defaulted the same."""
+    add_arguments(parser, PipelineOptions)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="keep the native libraries' log output")
+
+
+def add_formats_argument(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    """``--formats LIST``: comma-separated, from ``formats`` (default: all of them)."""
+    parser.add_argument("--formats", default=",".join(formats), metavar="LIST",
+                        help=f"comma-separated output formats from {','.join(formats)} "
+                        "(default: all)")
+
+
+def options_from_args(args: argparse.Namespace) -> PipelineOptions:
+    """The validated ``PipelineOptions`` of parsed arguments (``ValueError``, one line)."""
+    return from_values(PipelineOptions, vars(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,41 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lift = sub.add_parser("lift", help="detect, lift and place the person in a video",
                           description="Detect the person in VIDEO, lift to 3D joints, place "
-                          "them on the floor and write the results to OUTDIR.")
+                          "them on the floor and write the results to OUTDIR.",
+                          epilog=FRAME_RANGE_HELP)
     lift.add_argument("video", type=Path, help="input video file")
     lift.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
                       help="output folder (created if needed)")
-    lift.add_argument("--format", default="npz,json,bvh",
-                      help=f"comma-separated output formats from {','.join(FORMATS)} "
-                      "(default: all)")
-    lift.add_argument("--fov", type=float, default=55.0, metavar="DEG",
-                      help="horizontal field of view for the default focal length (55)")
-    lift.add_argument("--focal", type=float, default=None, metavar="PX",
-                      help="focal length in pixels (overrides --fov)")
-    lift.add_argument("--smoothing", choices=METHODS, default="savgol",
-                      help="temporal filter (default savgol)")
-    lift.add_argument("--max-gap", type=int, default=15, metavar="N",
-                      help="longest run of frames without a person to interpolate (15)")
-    lift.add_argument("--start", type=int, default=0, metavar="F", help="first frame (0)")
-    lift.add_argument("--end", type=int, default=None, metavar="F",
-                      help="end frame, exclusive (default: end of the video)")
-    lift.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
-                      help="lifting back-end (default auto)")
-    lift.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                      help="torch device (default auto)")
-    lift.add_argument("--model", type=str, default=None, metavar="PATH",
-                      help="lifting model .safetensors/.onnx (default: shipped model)")
-    lift.add_argument("--task", type=str, default=None, metavar="PATH",
-                      help="MediaPipe pose_landmarker .task (default: see docs)")
-    lift.add_argument("--no-flip", action="store_true", help="disable flip test-time "
-                      "augmentation (faster, slightly less accurate)")
-    lift.add_argument("--no-cleanup", action="store_true", help="place frame by frame: no "
-                      "fixed body, limb limits, per-clip depth, contact floor or upright fix")
-    lift.add_argument("--no-foot-lock", action="store_true",
-                      help="do not hold planted feet in place")
-    lift.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    lift.add_argument("-v", "--verbose", action="store_true",
-                      help="keep the native libraries' log output")
+    add_formats_argument(lift, FORMATS)
+    add_pipeline_arguments(lift)
     return parser
 
 
@@ -93,21 +93,44 @@ def native_stderr_silenced(enabled: bool = True) -> Iterator[None]:
         os.close(saved)
 
 
-def cmd_lift(args: argparse.Namespace) -> int:
-    from .io_formats import save_outputs
-    from .pipeline import PipelineOptions, run_pipeline
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """A ``run_pipeline`` progress callback drawing a tqdm bar on stderr (None when not
+    ``enabled``). The bar appears with the first ``Progress``, so errors found before the
+    work (options, video, model) are never drawn over."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
 
-    formats = parse_formats(args.format)  # fail before the long job
-    options = PipelineOptions(
-        fov_deg=args.fov, focal_px=args.focal, smoothing=args.smoothing,
-        max_gap=args.max_gap, frame_start=args.start, frame_end=args.end,
-        backend=args.backend, device=args.device, model_path=args.model,
-        task_path=args.task, flip_tta=False if args.no_flip else None, cleanup=not args.no_cleanup,
-        foot_lock=not args.no_foot_lock)
-    options.check()
+    bars: list = []
+
+    def show(p) -> None:
+        if not bars:
+            bars.append(tqdm(total=100, unit="%", leave=False, bar_format="{desc:<34.34} "
+                             "{bar} {percentage:3.0f}% [{elapsed}<{remaining}]"))
+        bar = bars[0]
+        bar.set_description_str(p.message, refresh=False)
+        bar.update(max(0, int(round(p.fraction * 100)) - bar.n))
+
+    try:
+        yield show
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def cmd_lift(args: argparse.Namespace) -> int:
+    from .backend import resolve_runtime
+    from .io_formats import save_outputs
+    from .pipeline import run_pipeline
+
+    formats = parse_formats(args.formats)  # fail before the long job
+    options = options_from_args(args)
     check_output_dir(args.out)  # before the job, not after minutes of work
-    with native_stderr_silenced(not args.verbose):
-        result = run_pipeline(args.video, options, progress=not args.quiet)
+    resolve_runtime(options.model_path, options.backend, options.device)  # device, model
+    with native_stderr_silenced(not args.verbose), progress_bar(not args.quiet) as show:
+        result = run_pipeline(args.video, options, progress=show)
     paths = save_outputs(result, args.out, formats, stem=args.video.stem)
     filled = sum(e - s for s, e in result.gaps)
     print(f"{len(result)} frames ({int(result.frame_indices[0])}-"

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .bvh import write_bvh
+from .contract import LiftResult
 from .errors import FormatError, LiftError
 from .skeleton import JOINT_NAMES, MP_NAMES, PARENTS
 
@@ -46,7 +47,7 @@ def parse_formats(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
-def _arrays(result) -> dict[str, np.ndarray]:
+def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
     return {
         "joints": np.asarray(result.joints_world, np.float32),
         "joints_camera": np.asarray(result.joints_camera, np.float32),
@@ -64,7 +65,7 @@ def _arrays(result) -> dict[str, np.ndarray]:
     }
 
 
-def save_npz(result, path: str | Path) -> Path:
+def save_npz(result: LiftResult, path: str | Path) -> Path:
     """Write the result as a compressed npz (see the module docstring for the keys)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,10 +77,8 @@ def save_npz(result, path: str | Path) -> Path:
     return path
 
 
-def load_npz(path: str | Path):
+def load_npz(path: str | Path) -> LiftResult:
     """Read a file written by ``save_npz`` back into a ``LiftResult``."""
-    from .pipeline import LiftResult
-
     path = Path(path)
     try:
         with np.load(path) as z:
@@ -107,7 +106,7 @@ def _listify(x: np.ndarray, decimals: int) -> list:
     return x.tolist()
 
 
-def save_json(result, path: str | Path, decimals: int = 5) -> Path:
+def save_json(result: LiftResult, path: str | Path, decimals: int = 5) -> Path:
     """Write the result as JSON: metadata plus arrays as nested lists (NaN -> null)."""
     path = Path(path)
     doc = {
@@ -126,7 +125,7 @@ def save_json(result, path: str | Path, decimals: int = 5) -> Path:
     return path
 
 
-def save_bvh(result, path: str | Path) -> Path:
+def save_bvh(result: LiftResult, path: str | Path) -> Path:
     """Write the world joints as a BVH file on the project skeleton (Y-up, metres)."""
     return write_bvh(path, result.joints_world, result.fps,
                      offsets=getattr(result, "rest_offsets", None))
@@ -135,7 +134,7 @@ def save_bvh(result, path: str | Path) -> Path:
 _WRITERS = {"npz": save_npz, "json": save_json, "bvh": save_bvh}
 
 
-def save_outputs(result, out_dir: str | Path, formats=FORMATS, stem: str | None = None
+def save_outputs(result: LiftResult, out_dir: str | Path, formats=FORMATS, stem: str | None = None
                  ) -> list[Path]:
     """Write the result in each format to ``out_dir/<stem>.<ext>`` (stem: the video name)."""
     names = parse_formats(formats)

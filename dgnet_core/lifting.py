@@ -3,7 +3,8 @@
 Owns the model's input conventions (screen normalisation, windows of T frames around
 every frame with edge padding, optional confidence channel), batching, flip test-time
 augmentation, and the two back-ends: torch (CPU or CUDA) and onnxruntime, which give the
-same result (checked to 1e-4 in the tests).
+same result (checked to 1e-4 in the tests). Which back-end and device a model file gets is
+``backend.resolve_runtime``'s choice.
 
     lifter = Lifter.from_default()                       # shipped model, best back-end
     joints3d = lifter.lift(kp_px, conf, width, height)   # (N,17,2), (N,17) -> (N,17,3)
@@ -24,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import DGNetConfig
-from .errors import WeightsError
 from .skeleton import FLIP_PERM
-from .weights import default_model_path, load_model, onnx_session
+from .weights import load_model, onnx_session
 
 AGGREGATES = ("mean", "center", "tiled")
 
@@ -179,33 +179,29 @@ class Lifter:
         return cls(cfg=cfg, run_batch=run, backend="onnxruntime", **kw)
 
     @classmethod
+    def from_runtime(cls, runtime, threads: int | None = None, **kw) -> Lifter:
+        """Load a resolved ``backend.Runtime``: onnxruntime with ``threads`` intra-op
+        threads, or PyTorch on its device."""
+        if runtime.backend == "onnx":
+            return cls.from_onnx(runtime.path, threads=threads, **kw)
+        return cls.from_model(load_model(runtime.path), device=runtime.device, **kw)
+
+    @classmethod
     def from_file(cls, path: str | Path, backend: str = "auto", device: str = "auto",
                   threads: int | None = None, **kw) -> Lifter:
-        """Load ``.safetensors`` (torch) or ``.onnx``; the other file is used when asked for."""
-        path = Path(path)
-        if not path.exists():
-            raise WeightsError(f"model file not found: {path}")
-        onnx_path = path.with_suffix(".onnx")
-        st_path = path.with_suffix(".safetensors")
-        if backend == "auto":
-            backend = "onnx" if onnx_path.exists() and _has_onnxruntime() else "torch"
-        if device == "auto":
-            device = _best_device()
-        if backend == "onnx" and device == "cpu":
-            return cls.from_onnx(onnx_path, threads=threads, **kw)
-        if backend not in ("torch", "onnx"):
-            raise ValueError(f"backend must be 'auto', 'torch' or 'onnx', got {backend!r}")
-        return cls.from_model(load_model(st_path), device=device, **kw)
+        """Load ``.safetensors`` (torch) or ``.onnx``; the other file is used when asked for
+        (the choice is ``backend.resolve_runtime``'s)."""
+        from .backend import resolve_runtime
+
+        return cls.from_runtime(resolve_runtime(path, backend, device), threads, **kw)
 
     @classmethod
     def from_default(cls, backend: str = "auto", device: str = "auto",
                      threads: int | None = None, **kw) -> Lifter:
         """The model shipped in ``dgnet_core/weights``."""
-        path = default_model_path()
-        if not path.exists() and not path.with_suffix(".onnx").exists():
-            raise WeightsError(f"default model missing from the installation: {path}")
-        return cls.from_file(path if path.exists() else path.with_suffix(".onnx"),
-                             backend=backend, device=device, threads=threads, **kw)
+        from .backend import resolve_runtime
+
+        return cls.from_runtime(resolve_runtime(None, backend, device), threads, **kw)
 
     def lift(self, kp_px: np.ndarray, conf: np.ndarray | None, width: float, height: float,
              progress: Callable[[int, int], None] | None = None,
@@ -264,28 +260,3 @@ class Lifter:
                 progress(min(n, int(win.max()) + 1), n)
         return (total / count[:, None, None]).astype(np.float32)
 
-
-def _has_onnxruntime() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("onnxruntime") is not None
-
-
-def _torch_may_have_cuda() -> bool:
-    """False when torch is absent or a CPU-only build, told without importing torch (an
-    import costs seconds; a CUDA build ships ``lib/libc10_cuda.so`` or ``c10_cuda.dll``)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
-    return any(lib.glob("*c10_cuda*"))
-
-
-def _best_device() -> str:
-    if not _torch_may_have_cuda():
-        return "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

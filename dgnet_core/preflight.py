@@ -1,11 +1,12 @@
 """Checks that run before a job starts, so a bad setting fails in a second, not at the end.
 
 Owns the environment checks every entry point shares (the engine CLI, the Blender CLI and
-the add-on through ``pipeline.make_lifter``):
+the add-on through ``backend.resolve_runtime``):
 
 * ``check_output_dir``: the output folder is not a file, not under a file, and writable;
   nothing is created (bad input leaves the disk as it was).
-* ``check_device``: a ``cuda`` device needs PyTorch built with CUDA and a visible GPU.
+* ``check_device``: a ``cuda`` device needs PyTorch built with CUDA and a visible GPU
+  (looked up with ``find_spec`` before torch is imported).
 * ``check_model_file``: a model path exists, ends in ``.safetensors`` or ``.onnx``, and the
   file the chosen back-end loads (the ``.safetensors`` for torch, the ``.onnx`` for
   onnxruntime) is there; errors name the path the user gave.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 
 from .errors import OutputError, WeightsError
@@ -59,10 +61,13 @@ def check_device(device: str) -> None:
     if device != "cuda":
         return
     try:
-        import torch
-    except ImportError:
+        found = find_spec("torch") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         raise WeightsError("the CUDA device needs PyTorch with CUDA, which is not installed; "
-                           "use the cpu (or auto) device") from None
+                           "use the cpu (or auto) device")
+    import torch  # found, and asked to run on CUDA
     if not torch.cuda.is_available():
         why = ("this PyTorch is built without CUDA" if torch.version.cuda is None
                else "no CUDA GPU is visible")

@@ -6,7 +6,7 @@
 Clips are made in ``--work`` (never in the repository) with OpenCV from the shared clips:
 ``two_people_1080p.avi`` ping-pong looped to ``--seconds`` at 1080p and resized to 720p;
 for the memory test the dance clip is looped at 30 fps and 360x360 to 1 and 10 minutes.
-Each clip is measured in a fresh subprocess: first the whole job (``iter_pipeline``, which
+Each clip is measured in a fresh subprocess: first the whole job (``run_pipeline``, which
 lifts on a second thread while detecting) for the end-to-end fps and the child's peak RSS
 (``VmHWM``, taken right after it); then, separately, detection alone (decode + MediaPipe +
 tracking) and lifting alone (DG-Net incl. flip TTA, over the job's 2D joints) for the
@@ -84,7 +84,7 @@ def child(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     from dgnet_core.detect import detect_video
     from dgnet_core.lifting import Lifter
-    from dgnet_core.pipeline import PipelineOptions, iter_pipeline
+    from dgnet_core.pipeline import PipelineOptions, run_pipeline
 
     lifter = Lifter.from_file(args.model, backend=args.backend, device="cpu",
                               threads=args.threads)
@@ -92,12 +92,7 @@ def child(args: argparse.Namespace) -> None:
     rss0 = _rss_mb()
 
     def whole():
-        gen = iter_pipeline(args.clip, PipelineOptions(), lifter=lifter)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return run_pipeline(args.clip, PipelineOptions(), lifter=lifter)
 
     result, wall, cpu = _timed(whole)
     n = len(result)

@@ -80,8 +80,9 @@ def metrics(result, gt: dict) -> dict[str, float]:
 
 
 def measure(clips: Path, names: list[str]) -> str:
-    from dgnet_core.detect import iter_detect
-    from dgnet_core.pipeline import PipelineOptions, iter_pipeline, make_lifter
+    from dgnet_core.backend import make_lifter
+    from dgnet_core.detect import detect_video
+    from dgnet_core.pipeline import PipelineOptions, run_pipeline
 
     rows = ["| clip | placement | root error mm | root travel m (truth) | foot skate "
             "cm/frame in contact | contact recall | frames with knee hyperext. >10° % | "
@@ -91,25 +92,13 @@ def measure(clips: Path, names: list[str]) -> str:
     for name in names:
         gt = dict(np.load(clips / f"{name}.npz"))
         video = clips / f"{name}.mp4"
-        gen = iter_detect(video)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                det = stop.value
-                break
+        det = detect_video(video)
         base = PipelineOptions(focal_px=float(gt["intrinsics"][0, 0]))
         lifter = lifter or make_lifter(base)
         for label, opts in (("before (per frame)", replace(base, cleanup=False,
                                                            foot_lock=False)),
                             ("after (clean-up)", base)):
-            g = iter_pipeline(video, opts, lifter=lifter, detections=det)
-            while True:
-                try:
-                    next(g)
-                except StopIteration as stop:
-                    res = stop.value
-                    break
+            res = run_pipeline(video, opts, lifter=lifter, detections=det)
             m = metrics(res, gt)
             rows.append(f"| {name} | {label} | {m['root_mm']:.0f} | {m['travel']:.2f} "
                         f"({m['travel_gt']:.2f}) | {m['skate']:.2f} | "

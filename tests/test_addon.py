@@ -650,9 +650,10 @@ def _group_scene(args: dict) -> dict:
             # The same job again, to compare the bake with the lifted joints.
             from dgnet_core.pipeline import run_pipeline
 
-            job = sys.modules[pkg + ".job"]
-            lifted = run_pipeline(args["clip"], job.pipeline_options(props, prefs),
-                                  progress=False)
+            options = sys.modules[pkg + ".options"]
+            source = sys.modules[pkg + ".job"].file_source(Path(args["clip"]), ctx.scene)
+            opts, _ = options.build_run(options.values_from_props(props, prefs), source)
+            lifted = run_pipeline(args["clip"], opts)
             from dgnet_core.retarget import resample
             from dgnet_core.skeleton import JOINT_NAMES
 
@@ -857,7 +858,7 @@ def _group_footage(args: dict) -> dict:
         got["cli"] = {}
         for key, extra in {"default": [], "fov": ["--fov", "40"],
                            "focal": ["--focal", "800"]}.items():
-            opts = cli.pipeline_options(parse(["clip.mp4", "-o", "out", *extra]))
+            opts = cli.options_from_args(parse(["clip.mp4", "-o", "out", *extra]))
             got["cli"][key] = [opts.fov_deg, opts.focal_px]
         return got
 
@@ -919,7 +920,7 @@ def _group_footage(args: dict) -> dict:
         import torch
 
         if not torch.cuda.is_available():
-            cases["gpu"] = ([video, "-o", fresh, "--device", "gpu"],
+            cases["cuda"] = ([video, "-o", fresh, "--device", "cuda"],
                             "lift_video: error: the CUDA device is not available (this "
                             f"PyTorch is built without CUDA, torch {torch.__version__}); "
                             "use the cpu (or auto) device")

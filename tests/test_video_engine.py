@@ -22,7 +22,7 @@ from dgnet_core.detect import detect_video
 from dgnet_core.errors import NoPersonError, VideoError
 from dgnet_core.filters import smooth
 from dgnet_core.lifting import Lifter
-from dgnet_core.pipeline import PipelineOptions, iter_pipeline, run_pipeline
+from dgnet_core.pipeline import PipelineOptions, run_pipeline
 from dgnet_core.placement import ANKLE_HEIGHT
 from dgnet_core.skeleton import bone_lengths, mediapipe_to_h36m
 from dgnet_core.video import VideoReader
@@ -38,13 +38,10 @@ pytestmark = pytest.mark.slow  # MediaPipe on real clips, command-line subproces
 TINY = DGNetConfig(num_blocks=1, channels=32, importance_hidden=8, block_head_hidden=16)
 
 
-def _drive(gen):
+def _drive(video, options=None, **kw):
+    """``run_pipeline`` with a progress callback: (result, every Progress)."""
     steps = []
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, steps
+    return run_pipeline(video, options, progress=steps.append, **kw), steps
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +77,7 @@ def test_every_frame_of_the_dance_clip_is_detected(dance) -> None:
 
 
 def test_pipeline_result_is_complete_and_finite(dance, lifter) -> None:
-    result, steps = _drive(iter_pipeline(dance.source, detections=dance, lifter=lifter))
+    result, steps = _drive(dance.source, detections=dance, lifter=lifter)
     n = 102
     shapes = {"joints_world": (n, 17, 3), "joints_camera": (n, 17, 3),
               "keypoints_2d": (n, 17, 2), "confidence": (n, 17), "mp_world": (n, 33, 3),
@@ -110,12 +107,12 @@ def test_bone_lengths_are_stable(dance, lifter) -> None:
     cv = bl.std(axis=0) / bl.mean(axis=0)
     assert np.median(cv) < 0.08 and cv.max() < 0.3
     # The clean-up gives the clip one body: every bone keeps one length in every frame.
-    result, _ = _drive(iter_pipeline(dance.source, detections=dance, lifter=lifter))
+    result, _ = _drive(dance.source, detections=dance, lifter=lifter)
     world = bone_lengths(result.joints_world)
     assert np.ptp(world, axis=0).max() < 1e-4
     # Without it, placement moves each lifted pose rigidly: world bones == smoothed lifted.
     plain = PipelineOptions(cleanup=False, foot_lock=False)
-    result, _ = _drive(iter_pipeline(dance.source, plain, detections=dance, lifter=lifter))
+    result, _ = _drive(dance.source, plain, detections=dance, lifter=lifter)
     lifted = lifter.lift(result.keypoints_2d, result.confidence, 600, 600)
     lifted = smooth(lifted, "savgol", result.fps)
     assert np.abs(bone_lengths(result.joints_world) - bone_lengths(lifted)).max() < 1e-4
@@ -124,7 +121,7 @@ def test_bone_lengths_are_stable(dance, lifter) -> None:
 @pytest.mark.skipif(not default_model_path().exists(), reason="needs the trained default "
                     "model dgnet_core/weights/default.safetensors")
 def test_trained_model_gives_steady_bones(dance) -> None:
-    result, _ = _drive(iter_pipeline(dance.source, detections=dance))
+    result, _ = _drive(dance.source, detections=dance)
     bl = bone_lengths(result.joints_world)
     assert np.median(bl.std(axis=0) / bl.mean(axis=0)) < 0.1
 
@@ -145,8 +142,8 @@ def test_two_people_clip_follows_one_person(two_people) -> None:
 def test_onnx_and_torch_give_the_same_result(dance, tiny_model_files, lifter) -> None:
     onnx = Lifter.from_file(tiny_model_files, backend="onnx")
     assert onnx.backend == "onnxruntime"
-    a, _ = _drive(iter_pipeline(dance.source, detections=dance, lifter=lifter))
-    b, _ = _drive(iter_pipeline(dance.source, detections=dance, lifter=onnx))
+    a, _ = _drive(dance.source, detections=dance, lifter=lifter)
+    b, _ = _drive(dance.source, detections=dance, lifter=onnx)
     assert np.abs(a.joints_camera - b.joints_camera).max() < 1e-4
     assert np.abs(a.joints_world - b.joints_world).max() < 1e-4
 
@@ -157,20 +154,20 @@ def test_gaps_are_filled_and_reported(dance, lifter) -> None:
     det = replace(dance, detected=dance.detected.copy(), image=dance.image.copy())
     det.detected[[0, 1, 40, 41, 42, 70]] = False
     det.image[~det.detected] = np.nan
-    result, _ = _drive(iter_pipeline(det.source, detections=det, lifter=lifter))
+    result, _ = _drive(det.source, detections=det, lifter=lifter)
     assert len(result) == 100 and result.frame_indices[0] == 2  # leading frames trimmed
     assert result.gaps == [(38, 41), (68, 69)]
     assert not result.detected[38:41].any() and (result.confidence[38:41] == 0).all()
     assert np.isfinite(result.keypoints_2d).all() and np.isnan(result.mp_image[38]).all()
     det.detected[10:30] = False
     with pytest.raises(NoPersonError, match="frames 10-29"):
-        _drive(iter_pipeline(det.source, PipelineOptions(max_gap=15), detections=det,
-                             lifter=lifter))
+        _drive(det.source, PipelineOptions(max_gap=15), detections=det,
+                             lifter=lifter)
 
 
 def test_frame_range_and_bad_files(videos_dir, tmp_path, tiny_model_files) -> None:
-    opts = PipelineOptions(frame_start=30, frame_end=42, model_path=str(tiny_model_files))
-    result = run_pipeline(videos_dir / "dance_600x600.mp4", opts, progress=False)
+    opts = PipelineOptions(frame_start=30, frame_end=41, model_path=str(tiny_model_files))
+    result = run_pipeline(videos_dir / "dance_600x600.mp4", opts)
     assert result.frame_indices.tolist() == list(range(30, 42))
     clip = (videos_dir / "two_people_1080p.avi").read_bytes()
     (tmp_path / "cut.avi").write_bytes(clip[: len(clip) // 2])
@@ -179,10 +176,10 @@ def test_frame_range_and_bad_files(videos_dir, tmp_path, tiny_model_files) -> No
     with pytest.raises(VideoError, match=r"start frame 80 is past the end of the video "
                        r"\((\d+) frames\)"):
         run_pipeline(tmp_path / "cut.avi", PipelineOptions(
-            frame_start=80, model_path=str(tiny_model_files)), progress=False)
+            frame_start=80, model_path=str(tiny_model_files)))
     (tmp_path / "junk.mp4").write_bytes(np.random.default_rng(0).bytes(20_000))
     with pytest.raises(VideoError, match="cannot open"):
-        run_pipeline(tmp_path / "junk.mp4", progress=False)
+        run_pipeline(tmp_path / "junk.mp4")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -196,7 +193,7 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model_files) -> None:
     missing = _cli("lift", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o"))
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: video not found: {tmp_path / 'nope.mp4'}"
-    fmt = _cli("lift", str(tmp_path / "nope.mp4"), "-o", str(tmp_path), "--format", "npz,fbx")
+    fmt = _cli("lift", str(tmp_path / "nope.mp4"), "-o", str(tmp_path), "--formats", "npz,fbx")
     assert fmt.returncode == 1 and fmt.stderr.strip().splitlines() == [
         "error: unknown output format 'fbx' (choose from npz, json, bvh)"]
     blank = tmp_path / "blank.avi"
@@ -229,7 +226,7 @@ def test_stream_copy_cut_lifts_what_decodes(videos_dir, tmp_path, tiny_model_fil
         decoded = sum(1 for _ in reader.frames(rgb=False))
         assert (reader.info.frame_count, decoded) == (102, 76)
     out = tmp_path / "out"
-    done = _cli("lift", str(cut), "-o", str(out), "--start", "56", "--model",
+    done = _cli("lift", str(cut), "-o", str(out), "--frame-start", "56", "--model",
                 str(tiny_model_files), "-q")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     with np.load(out / "cut.npz") as z:
@@ -274,8 +271,8 @@ def test_cli_checks_output_device_camera_and_model_before_the_work(tmp_path,
     }
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
-        cases["cuda"] = (["-o", str(tmp_path / "o"), "--device", "cuda", "--backend", "onnx",
-                          *model], "error: the CUDA device is not available")
+        cases["cuda"] = (["-o", str(tmp_path / "o"), "--device", "cuda", *model],
+                         "error: the CUDA device is not available")
     try:
         for name, (args, expected) in cases.items():
             run = _cli("lift", str(blank), "-q", *args)
@@ -292,7 +289,7 @@ def test_cli_checks_output_device_camera_and_model_before_the_work(tmp_path,
 
 def test_cli_writes_all_formats(videos_dir, tmp_path, tiny_model_files) -> None:
     out = tmp_path / "out"
-    done = _cli("lift", str(videos_dir / "dance_600x600.mp4"), "-o", str(out), "--end", "12",
+    done = _cli("lift", str(videos_dir / "dance_600x600.mp4"), "-o", str(out), "--frame-end", "11",
                 "--model", str(tiny_model_files), "--smoothing", "one_euro", "-q")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == [

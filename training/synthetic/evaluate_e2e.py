@@ -105,18 +105,13 @@ def lift_clip(video: Path, gt_npz: Path, model_path: Path | None = None,
 
     ``lifter`` (a ``dgnet_core.lifting.Lifter``) overrides the model, e.g. in tests.
     """
-    from dgnet_core.pipeline import PipelineOptions, iter_pipeline
+    from dgnet_core.pipeline import PipelineOptions, run_pipeline
 
     with np.load(gt_npz) as gt:
         focal = float(gt["intrinsics"][0, 0])
     opts = PipelineOptions(focal_px=focal, smoothing=smoothing,
                            model_path=None if model_path is None else str(model_path))
-    gen = iter_pipeline(video, opts, lifter=lifter)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_pipeline(video, opts, lifter=lifter)
 
 
 def h36m_clip(name: str, h36m_dir: str | Path, frames: int, step: int = 2,

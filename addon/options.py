@@ -1,0 +1,112 @@
+"""The settings of one lift in the add-on, built in one place for the operator and the
+``lift_video`` command line.
+
+Owns ``BakeOptions`` (the bake's options with their defaults, choices and flags, as
+``dgnet_core.contract.PipelineOptions`` holds the engine's: rig type, root motion, scale
+to rig, scene range), ``values_from_props`` (the panel and the preferences as option
+values) and ``build_run``: ``PipelineOptions`` and ``BakeSettings`` from one mapping of
+option values (the panel's, or the command line's ``vars(args)``), the source and the
+target. Nothing else in the add-on converts, defaults or validates an option: the
+properties (``props``) and the command line's flags (``cli``) derive from the same schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import bpy
+
+from dgnet_core.contract import PipelineOptions
+from dgnet_core.retarget import RIG_TYPES, RigMap
+from dgnet_core.schema import Choice, from_identifier, from_values, option, validate
+
+from .bake import BakeSettings
+from .camera import camera_fov
+from .job import Source, scene_fps
+
+_RIG_UI = {
+    "auto": ("Auto-detect", "Detect the rig type from the bone names"),
+    "lift": ("Lift Video", "An armature made by this add-on (17 joints)"),
+    "rigify_meta": ("Rigify Metarig", "Rigify's human metarig (spine, thigh.L, upper_arm.L...)"),
+    "rigify": ("Rigify Rig", "A generated Rigify control rig (FK controls; limbs set to FK)"),
+    "mixamo": ("Mixamo", "Mixamo names (mixamorig:Hips, LeftUpLeg...)"),
+    "custom": ("Custom Bone Map", "Your own bone map (pre-filled from common names)"),
+}
+RIG_TYPE_CHOICES = tuple(Choice(k, *_RIG_UI[k]) for k in ("auto", *RIG_TYPES))
+
+
+@dataclass(frozen=True)
+class BakeOptions:
+    """How the lifted motion goes onto the armature (the schema of the bake's options)."""
+
+    rig_type: str = option("auto", flag="--rig-type", choices=RIG_TYPE_CHOICES,
+                           label="Rig Type", help="bone map of --target (auto: detected "
+                           "from its bone names)")
+    root_motion: bool = option(True, flag="--no-root-motion", label="Root Motion",
+                               help="keep the body in place",
+                               description="let the body travel; off keeps it in place")
+    scale_to_rig: bool = option(True, flag="--no-scale-to-rig", label="Scale to Rig",
+                                help="do not scale root motion to the rig's size",
+                                description="scale root motion by rig size / person size")
+    set_scene_range: bool = option(True, label="Set Scene Range",
+                                   help="fit the scene's frame range to the new action")
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+def values_from_props(props, prefs=None, model_path: str = "",
+                      source: Source | None = None) -> dict[str, Any]:
+    """The option values the panel (scene settings), the preferences and an optional model
+    override ask for; ``source`` brings the movie clip's tracking camera (camera Auto)."""
+    model = model_path or getattr(prefs, "model_path", "") or ""
+    fov, _ = camera_fov(props, source.camera_fov_deg if source is not None else None)
+    values: dict[str, Any] = {
+        "fov_deg": fov,
+        "smoothing": from_identifier(PipelineOptions, "smoothing", props.smoothing),
+        "device": from_identifier(PipelineOptions, "device",
+                                  getattr(prefs, "device", "AUTO")),
+        "model_path": bpy.path.abspath(model) if model else None,
+        "foot_lock": bool(props.foot_lock),
+        "rig_type": from_identifier(BakeOptions, "rig_type", props.rig_type),
+        "root_motion": bool(props.root_motion),
+        "scale_to_rig": bool(props.scale_to_rig),
+        "set_scene_range": bool(props.set_scene_range),
+    }
+    if props.use_frame_range:
+        values.update(frame_start=int(props.frame_start), frame_end=int(props.frame_end))
+    return values
+
+
+def build_run(values: Mapping[str, Any], source: Source, target=None,
+              custom_map: RigMap | None = None) -> tuple[PipelineOptions, BakeSettings]:
+    """The engine's options and the bake's settings of one lift.
+
+    ``values`` are option values by name (missing ones take the schema's defaults; invalid
+    ones raise ``ValueError``, one line). A ``custom_map`` makes the rig type custom.
+    """
+    options = from_values(PipelineOptions, values)
+    bake = from_values(BakeOptions, values)
+    rig_type = "custom" if custom_map is not None else bake.rig_type
+    settings = BakeSettings(
+        target=target,
+        rig_type=rig_type.upper(),
+        custom_map=custom_map,
+        root_motion=bake.root_motion,
+        foot_lock=options.foot_lock,
+        scale_to_rig=bake.scale_to_rig,
+        first_frame=source.first_scene_frame,
+        first_frame_is_video_zero=source.is_clip,
+        frame_ratio=source.frame_ratio if source.is_clip else 1.0,
+        name=source.name,
+        set_scene_range=bake.set_scene_range,
+    )
+    return options, settings
+
+
+def fit_frame_ratio(settings: BakeSettings, scene, fps: float) -> None:
+    """A video file's keys land on whole scene frames: scene frames per video frame."""
+    if not settings.first_frame_is_video_zero:
+        settings.frame_ratio = scene_fps(scene) / max(fps, 1e-6)

@@ -1,0 +1,144 @@
+"""The job's public shape: ``PipelineOptions`` in, ``Progress`` while it runs, ``LiftResult``
+out. No machinery here (and no heavy imports): readers of results (``io_formats``), the
+command lines and the add-on import this, not the pipeline.
+
+Owns every pipeline option's default, choices and range, stated once on
+``PipelineOptions`` (``schema.option``): the engine CLI, the Blender CLI and the add-on's
+properties derive their flags and enum items from it, and ``PipelineOptions`` validates
+itself on construction (one-line ``ValueError``). Frame ranges are inclusive at both ends
+everywhere (``frame_start`` .. ``frame_end``, as Blender counts them); video frames count
+from 0.
+
+    options = PipelineOptions(smoothing="one_euro", frame_start=10, frame_end=99)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .schema import Choice, option, validate
+
+if TYPE_CHECKING:
+    from .placement import MotionOptions
+
+SMOOTHING = (
+    Choice("savgol", "Savitzky-Golay", "Zero-phase polynomial smoothing (best offline)"),
+    Choice("one_euro", "One Euro", "Speed-adaptive smoothing"),
+    Choice("none", "None", "No smoothing"),
+)
+BACKENDS = (
+    Choice("auto", "Auto", "onnxruntime when the model has an ONNX export, unless a CUDA GPU "
+           "runs PyTorch"),
+    Choice("onnx", "onnxruntime", "onnxruntime on the CPU (the only runtime inside Blender)"),
+    Choice("torch", "PyTorch", "PyTorch on the chosen device"),
+)
+DEVICES = (
+    Choice("auto", "Auto", "A CUDA GPU when PyTorch can use one, else the CPU"),
+    Choice("cpu", "CPU", "Always the CPU"),
+    Choice("cuda", "GPU (CUDA)", "A CUDA GPU (needs PyTorch built with CUDA)"),
+)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What the job does; each field's ``schema.Spec`` holds its flag, choices and range."""
+
+    fov_deg: float = option(
+        55.0, flag="--fov", metavar="DEG", minimum=1.0, maximum=179.0, label="Field of View",
+        error="field of view must be in [1, 179] degrees, got {value}",
+        description="horizontal field of view of the camera, in degrees",
+        help="horizontal field of view of the camera in degrees, for the focal length")
+    focal_px: float | None = option(
+        None, flag="--focal", metavar="PX", positive=True, label="Focal Length (px)",
+        error="focal length must be a finite, positive number of pixels, got {value}",
+        help="focal length in pixels (overrides --fov)")
+    smoothing: str = option("savgol", flag="--smoothing", choices=SMOOTHING,
+                            label="Smoothing", help="temporal filter of the lifted joints")
+    max_gap: int = option(15, flag="--max-gap", metavar="N", minimum=0,
+                          label="Longest Gap", help="longest run of frames without a person "
+                          "that is filled by interpolation")
+    frame_start: int = option(0, flag="--frame-start", metavar="F", minimum=0,
+                              label="Start", help="first video frame to lift (frames count "
+                              "from 0)", description="first video frame (0 = first)")
+    frame_end: int | None = option(None, flag="--frame-end", metavar="F", minimum=0,
+                                   label="End", help="last video frame to lift, inclusive "
+                                   "(default: the end of the video)",
+                                   description="last video frame (inclusive)")
+    backend: str = option("auto", flag="--backend", choices=BACKENDS, label="Back-end",
+                          help="runtime of the lifting model")
+    device: str = option("auto", flag="--device", choices=DEVICES, label="Compute Device",
+                         help="where the lifting model runs")
+    model_path: str | None = option(None, flag="--model", metavar="PATH", label="Model",
+                                    help="lifting model, .safetensors or .onnx "
+                                    "(default: the shipped model)")
+    task_path: str | None = option(None, flag="--task", metavar="PATH",
+                                   help="MediaPipe pose_landmarker .task (default: the "
+                                   "shipped one, see the README)")
+    flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
+                                   "augmentation (default: on only for left/right-symmetric "
+                                   "models)")
+    cleanup: bool = option(True, flag="--no-cleanup", help="place frame by frame: no fixed "
+                           "body, limb limits, per-clip depth, contact floor or upright fix")
+    foot_lock: bool = option(True, flag="--no-foot-lock", label="Foot Locking",
+                             help="do not hold planted feet in place",
+                             description="pin feet while they touch the ground (less "
+                             "sliding)")
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first invalid option (choices, ranges, order)."""
+        validate(self)
+        if self.frame_end is not None and self.frame_end < self.frame_start:
+            raise ValueError(f"frame_end ({self.frame_end}) is before frame_start "
+                             f"({self.frame_start})")
+
+    def motion(self) -> MotionOptions:
+        """The placement's clean-up steps these options ask for."""
+        from .placement import MotionOptions
+
+        base = MotionOptions() if self.cleanup else MotionOptions.legacy()
+        return replace(base, foot_lock=self.foot_lock)
+
+    @property
+    def frame_stop(self) -> int | None:
+        """One past the last frame (``frame_end + 1``), as ``range`` and the decoder take it."""
+        return None if self.frame_end is None else self.frame_end + 1
+
+
+@dataclass
+class Progress:
+    stage: str       # "detect" | "lift" | "place" | "done"
+    fraction: float  # 0..1 over the whole job
+    message: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class LiftResult:
+    joints_world: np.ndarray     # (N,17,3) float32 metres, Z-up world, floor at z=0
+    joints_camera: np.ndarray    # (N,17,3) metres, camera axes (x right, y down, z forward)
+    keypoints_2d: np.ndarray     # (N,17,2) pixels (after gap filling)
+    confidence: np.ndarray       # (N,17) 0..1 (0 where filled)
+    mp_world: np.ndarray         # (N,33,3) MediaPipe world landmarks (NaN in gaps)
+    mp_image: np.ndarray         # (N,33,3) MediaPipe normalised image landmarks (NaN in gaps)
+    contacts: np.ndarray         # (N,2) bool, (left foot, right foot)
+    detected: np.ndarray         # (N,) bool, False where the frame was a filled gap
+    frame_indices: np.ndarray    # (N,) source video frame numbers
+    fps: float
+    width: int
+    height: int
+    intrinsics: np.ndarray       # (3,3) pixels
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # [start, end) result frames
+    source: str = ""
+    rest_offsets: np.ndarray | None = None  # (17, 3) the clip's body (BVH and armature rest)
+
+    def __len__(self) -> int:
+        return len(self.joints_world)
