@@ -2,7 +2,9 @@
 
 Owns the keyframe side: a NEW action per run (named after the clip; Blender adds .001,
 .002 ... so nothing is overwritten), F-curves through slots and channelbags on Blender 4.4+
-and through ``action.fcurves`` on 4.2-4.3, bulk ``keyframe_points.add`` + ``foreach_set``.
+(groups given to ``fcurves.new`` on 5.0+, set afterwards on 4.4/4.5) and through
+``action.fcurves`` on 4.2-4.3, bulk ``keyframe_points.add`` + ``foreach_set``. Run on
+bpy 4.2, 4.5 and 5.0 by ``scripts/blender_matrix.py``.
 ``apply_result`` is the one entry point that the operator, the CLI and the tests share.
 """
 
@@ -69,14 +71,32 @@ def assign_new_action(obj: bpy.types.Object, name: str):
             strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
             bag = strip.channelbag(slot, ensure=True)
 
-        def new_fcurve(path: str, index: int, group: str):
-            return bag.fcurves.new(path, index=index, group_name=group)
+        new_fcurve = _channelbag_fcurve_factory(bag)
     else:
 
         def new_fcurve(path: str, index: int, group: str):
             return action.fcurves.new(path, index=index, action_group=group)
 
     return action, new_fcurve
+
+
+def _channelbag_fcurve_factory(bag):
+    """``new_fcurve(path, index, group)`` on a channelbag. ``fcurves.new`` takes
+    ``group_name`` from Blender 5.0 on; on 4.4 and 4.5 the F-curve joins its group after."""
+    params = bpy.types.ActionChannelbagFCurves.bl_rna.functions["new"].parameters
+    if "group_name" in params:
+
+        def new_fcurve(path: str, index: int, group: str):
+            return bag.fcurves.new(path, index=index, group_name=group)
+
+        return new_fcurve
+
+    def new_fcurve_then_group(path: str, index: int, group: str):
+        fc = bag.fcurves.new(path, index=index)
+        fc.group = bag.groups.get(group) or bag.groups.new(group)
+        return fc
+
+    return new_fcurve_then_group
 
 
 def _key(fc, frames: np.ndarray, values: np.ndarray, linear: int) -> None:
