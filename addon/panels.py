@@ -1,6 +1,7 @@
 """The "Lift Video" sidebar panels (3D Viewport and Movie Clip Editor, N panel).
 
-Owns drawing only: source, target and rig type, the custom bone map list, options and the
+Owns drawing only: the engine status (detector, model, compute device; cached by
+``status``), source, target and rig type, the custom bone map list, options and the
 camera, the Lift button and the progress of a running job.
 """
 
@@ -11,6 +12,7 @@ import bpy
 from dgnet_core import retarget as rt
 
 from . import rig as rigmod
+from . import status as engine_status
 from .camera import clip_camera_fov
 
 
@@ -45,6 +47,8 @@ def draw_camera(layout, context, props) -> None:
 def draw_lift_panel(layout, context) -> None:
     props = context.scene.lift_video
     run = context.window_manager.lift_video_run
+
+    engine_status.draw_status(layout.box(), context)
 
     box = layout.box()
     box.label(text="Source", icon="FILE_MOVIE")
@@ -130,4 +134,13 @@ class LIFTVIDEO_PT_clip(bpy.types.Panel):
 CLASSES = (LIFTVIDEO_UL_bone_map, LIFTVIDEO_PT_view3d, LIFTVIDEO_PT_clip)
 
 
-register, unregister = bpy.utils.register_classes_factory(CLASSES)
+_register, _unregister = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register()
+
+
+def unregister() -> None:
+    engine_status.stop()
+    _unregister()
