@@ -41,7 +41,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from dgnet_core.cli import native_stderr_silenced
+    from dgnet_core.cli import native_stderr_silenced, progress_bar
     from dgnet_core.io_formats import save_outputs
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
     from dgnet_core.preview import save_preview
@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     print("[2/5] detecting and lifting (MediaPipe + embedded DG-Net)")
     t1 = time.perf_counter()
     opts = PipelineOptions(model_path=None if args.model is None else str(args.model))
-    with native_stderr_silenced(not args.verbose):
-        result = run_pipeline(video, opts)
+    with native_stderr_silenced(not args.verbose), progress_bar() as show:
+        result = run_pipeline(video, opts, progress=show)
     summary["lift_s"] = round(time.perf_counter() - t1, 1)
     summary["frames"] = int(len(result.joints_world))
     summary["frames_detected"] = int(result.detected.sum())

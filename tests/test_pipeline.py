@@ -64,14 +64,6 @@ def _patch_detection(monkeypatch, poses, det, endless: bool = False):
     monkeypatch.setattr(pipeline, "iter_detect", fake_iter_detect)
 
 
-def _drive(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
-
-
 def _lift_threads(lifter):
     """Record which thread runs each model call."""
     import threading
@@ -88,15 +80,15 @@ def _lift_threads(lifter):
 
 
 def test_lifting_while_detecting_equals_lifting_afterwards(monkeypatch) -> None:
-    from dgnet_core.pipeline import iter_pipeline
+    from dgnet_core.pipeline import run_pipeline
 
     poses, det = _synthetic_detections(150, [0, 1, 50, 51, 52, 100, 149])
     lifter = tiny_lifter()
     raw = PipelineOptions(cleanup=False, foot_lock=False)  # placement's choices are discrete
-    expected = _drive(iter_pipeline("synthetic.mp4", raw, detections=det, lifter=lifter))
+    expected = run_pipeline("synthetic.mp4", raw, detections=det, lifter=lifter)
     _patch_detection(monkeypatch, poses, det)
     threads = _lift_threads(lifter)
-    result = _drive(iter_pipeline("synthetic.mp4", raw, lifter=lifter))
+    result = run_pipeline("synthetic.mp4", raw, lifter=lifter)
     assert "lift-video-lifting" in threads  # most frames were lifted on the worker thread
     assert len(result) == len(expected) == 147 and result.gaps == [(48, 51), (98, 99)]
     assert np.abs(result.joints_camera - expected.joints_camera).max() < 1e-5
@@ -133,7 +125,7 @@ def test_closing_the_pipeline_stops_the_lifting_thread(monkeypatch) -> None:
 @pytest.mark.slow  # ONNX export and two pipeline runs
 def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
     from dgnet_core.lifting import Lifter
-    from dgnet_core.pipeline import iter_pipeline
+    from dgnet_core.pipeline import run_pipeline
     from dgnet_core.weights import export_onnx
 
     lifter = tiny_lifter("balanced")
@@ -155,10 +147,9 @@ def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
         onnx.lift(kp, None, 640, 480)
     # The pipeline passes its intrinsics: the lifted poses follow fov_deg.
     _, det = _synthetic_detections(40, [])
-    results = [_drive(iter_pipeline("synthetic.mp4", PipelineOptions(fov_deg=fov,
-                                                                     cleanup=False,
-                                                                     foot_lock=False),
-                                    detections=det, lifter=lifter)) for fov in (55.0, 90.0)]
+    results = [run_pipeline("synthetic.mp4",
+                            PipelineOptions(fov_deg=fov, cleanup=False, foot_lock=False),
+                            detections=det, lifter=lifter) for fov in (55.0, 90.0)]
     expected = lifter.lift(results[0].keypoints_2d, results[0].confidence, 640, 480,
                            intrinsics=results[0].intrinsics)
     assert np.abs(bone_lengths(results[0].joints_camera)
