@@ -12,12 +12,15 @@ into the horizontal field of view the engine takes (``PipelineOptions.fov_deg``)
 * ``FOCAL``: the panel's focal length on its sensor width (both in millimetres).
 
 Square pixels are assumed (the clip's pixel aspect is not used). No bpy import: a clip is
-read through its attributes only.
+read through its attributes only. The default field of view is ``PipelineOptions``'.
 """
 
 from __future__ import annotations
 
 import math
+
+from dgnet_core.contract import PipelineOptions
+from dgnet_core.schema import default_of
 
 # focal length, sensor width (mm) of a new Movie Clip's tracking camera
 CLIP_CAMERA_DEFAULTS = (24.0, 35.0)
@@ -55,4 +58,4 @@ def camera_fov(props, clip_fov: float | None = None) -> tuple[float, str]:
         return fov_from_focal(focal, sensor), f"{focal:g} mm lens, {sensor:g} mm sensor"
     if mode == "AUTO" and clip_fov is not None:
         return clip_fov, "movie clip camera"
-    return float(getattr(props, "fov", 55.0)), "field of view"
+    return float(getattr(props, "fov", default_of(PipelineOptions, "fov_deg"))), "field of view"

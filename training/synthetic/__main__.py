@@ -14,6 +14,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from dgnet_core.contract import PipelineOptions
+from dgnet_core.schema import add_arguments
+
 from .camera import CameraSpec
 from .mannequin import MannequinStyle
 from .motions import MOTIONS, BodyShape, load_joints, make_motion
@@ -83,7 +86,7 @@ def _parse(argv):
                    default=Path(__file__).resolve().parents[3] / "shared" / "data" / "h36m")
     e.add_argument("--frames", type=int, default=48)
     e.add_argument("--model", type=Path, default=None, help="default: the shipped model")
-    e.add_argument("--smoothing", default="savgol")
+    add_arguments(e, PipelineOptions, names=["smoothing"])  # the engine's flag
     e.add_argument("--out", type=Path, default=Path("out/e2e"))
     e.add_argument("--reuse", action="store_true",
                    help="do not re-render clips already in --out (compare models on them)")
