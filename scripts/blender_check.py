@@ -11,7 +11,8 @@ later ones that do not depend on it still run):
 3. the first progress a Lift Video run shows, and when, through the operator's runner;
 4. the Lift Video operator on a short clip onto a new armature, keys checked;
 5. the same onto a Rigify rig generated from Blender's bundled Rigify, keys checked;
-6. disable and remove the extension.
+6. the ``blender --command lift_video`` function: BVH, FBX and .blend of the clip;
+7. disable and remove the extension.
 
 Prints one line ``RESULT <json>``. Standard library + bpy only: it runs on every version.
 """
@@ -232,6 +233,25 @@ if clip:
         return {"result": sorted(out), **keys, "ik_fk": ik_fk, "fk_controls_keyed": len(fk),
                 "ok": out == {"FINISHED"} and keys["curves"] > 0 and keys["finite"]
                 and all(v > 0.01 for v in keys["tail_travel_m"].values())}
+
+
+    @step("cli")
+    def _():
+        """The ``blender --command lift_video`` entry (the function it registers): BVH, FBX
+        and .blend written by Blender's own exporters."""
+        cli = importlib.import_module(PKG + ".cli")
+        out = Path(ARGS.get("out") or "cli_out").resolve()
+        code = cli.main([clip, "-o", str(out), "--frame-end", str(ARGS["frames"] - 1),
+                         "--formats", "bvh,fbx,blend", "--quiet"])
+        files = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+        bvh = out / (Path(clip).stem + ".bvh")
+        frames = next((int(ln.split()[1]) for ln in bvh.read_text().splitlines()
+                       if ln.startswith("Frames:")), None) if bvh.is_file() else None
+        summary = out / "summary.json"
+        errors = [r.get("error") for r in json.loads(summary.read_text())
+                  if not r.get("ok")] if summary.is_file() else ["no summary.json"]
+        return {"ok": code == 0 and frames == ARGS["frames"] and not errors, "code": code,
+                "files": files, "bvh_frames": frames, "errors": errors}
 
 
 @step("remove")

@@ -5,7 +5,8 @@ For each bpy version: install it once into ``.cache/bpy/<version>`` (``pip insta
 ``scripts/blender_check.py`` in an ISOLATED interpreter (``python -S``, only that bpy and
 its numpy on ``sys.path``): install the linux-x64 cp311 zip with Blender's extension
 operator, enable it, read the engine status, time the first progress, lift a short clip
-onto a new armature and onto a generated Rigify rig, check the keys, disable and remove.
+onto a new armature and onto a generated Rigify rig, check the keys, run the
+``blender --command lift_video`` function (BVH, FBX, .blend), disable and remove.
 
     .venv/bin/python scripts/blender_matrix.py                      # 4.2 LTS, 4.5 LTS, 5.0
     .venv/bin/python scripts/blender_matrix.py --bpy 4.2.23 --json out/matrix.json
@@ -34,7 +35,7 @@ CHECK = REPO / "scripts" / "blender_check.py"
 VIDEO = REPO.parent / "shared" / "data" / "videos" / "dance_600x600.mp4"
 # The newest of each line on the package index for Python 3.11 (checked 2026-11-29).
 DEFAULT_VERSIONS = ("4.2.23", "4.5.15", "5.0.1")
-STEPS = ("install", "status", "first_progress", "lift_new", "lift_rigify", "remove")
+STEPS = ("install", "status", "first_progress", "lift_new", "lift_rigify", "cli", "remove")
 
 
 class MatrixError(RuntimeError):
@@ -110,8 +111,8 @@ def run_version(bpy_root: Path, zip_path: Path, work: Path, *, video: str = "",
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BLENDER"))}
     env.update(PYTHONPATH=str(site), BLENDER_USER_RESOURCES=str(work / "user"),
                OMP_NUM_THREADS="1")
-    args = {"zip": str(Path(zip_path).resolve()), "video": video, "onnx": onnx, "frames": frames,
-            "skip": list(skip)}
+    args = {"zip": str(Path(zip_path).resolve()), "out": str(work / "cli_out"),
+            "video": video, "onnx": onnx, "frames": frames, "skip": list(skip)}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-S", str(CHECK), json.dumps(args)],
                           capture_output=True, text=True, env=env, cwd=work, timeout=timeout)

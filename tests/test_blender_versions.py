@@ -5,7 +5,8 @@ For each version the linux-x64 cp311 zip is installed with Blender's own extensi
 in an isolated interpreter (only that bpy and its numpy importable), enabled, its panel
 status read, the first progress of a Lift Video run timed, the operator run on 20 frames
 of the shared dance clip onto a new armature and onto a generated Rigify rig, the keys
-checked, and the extension disabled and removed. bpy 4.2 takes the ``action.fcurves`` path,
+checked, the ``blender --command lift_video`` function run (BVH, FBX, .blend), and the
+extension disabled and removed. bpy 4.2 takes the ``action.fcurves`` path,
 5.0 slots and channelbags.
 
 bpy 4.2 goes to ``.cache/bpy/<version>`` (gitignored) the first time: about 10-40 s of
@@ -119,3 +120,11 @@ def test_lift_onto_a_generated_rigify_rig(checked):
     assert step["ik_fk"] == [1.0] * 4  # limbs switched to FK
     assert step["fk_controls_keyed"] == 8
     assert {"torso", "chest", "head"} <= set(step["bones_keyed"])
+
+
+def test_blender_command_writes_bvh_fbx_and_blend(checked):
+    step = _step(checked, "cli")
+    assert step["code"] == 0 and step["errors"] == []
+    assert step["files"] == ["dance_600x600.blend", "dance_600x600.bvh", "dance_600x600.fbx",
+                             "summary.json"]
+    assert step["bvh_frames"] == FRAMES
