@@ -51,13 +51,28 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def missing_wheel_text(name: str, version: tuple[int, ...]) -> str:
+    """One line for a bundled library that is not importable: Blender did not install its
+    wheel. Blender 4.3.0's extension installer skips stable-ABI (``abi3``) wheels such as
+    OpenCV's (4.2.x and 4.4+ take them)."""
+    label = {"cv2": "OpenCV (cv2)"}.get(name, name)
+    text = f"{label} missing: Blender did not install the add-on's wheel"
+    if tuple(version[:2]) == (4, 3):
+        text += " (Blender 4.3 skips abi3 wheels: use 4.2 LTS or 4.4+)"
+    return text
+
+
 def _check_detector() -> Part:
     try:
+        import cv2  # noqa: F401 - the video reader; a wheel Blender may have skipped
+
         from dgnet_core.detect import PoseDetector, default_task_path
 
         path = default_task_path()
         with PoseDetector(path):
             pass
+    except ModuleNotFoundError as exc:
+        return Part(False, missing_wheel_text(exc.name or str(exc), bpy.app.version))
     except Exception as exc:  # noqa: BLE001 - shown to the user as one line
         return Part(False, _one_line(exc))
     kind = path.stem.removeprefix("pose_landmarker_")

@@ -189,12 +189,14 @@ if clip:
 
         runner.show = recording_show
         runner.begin(ctx)  # what the modal operator does before its first timer tick
-        while not any(m.startswith("detecting: frame") for _, m, _f in seen):
-            if runner.tick(0.05):
-                break
-            runner.show(ctx)
-        runner.cancel()
-        runner.end(ctx)
+        try:
+            while not any(m.startswith("detecting: frame") for _, m, _f in seen):
+                if runner.tick(0.05):
+                    break
+                runner.show(ctx)
+        finally:  # the later steps need the run state reset, however this one ends
+            runner.cancel()
+            runner.end(ctx)
         first_engine = next((s for s in seen[1:]), None)
         return {"first_s": seen[0][0], "first_message": seen[0][1],
                 "first_engine_s": first_engine[0] if first_engine else None,
