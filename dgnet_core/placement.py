@@ -12,8 +12,12 @@ foot contacts, and the order of the motion clean-up (``MotionOptions``, all on b
   with a linear Savitzky-Golay fit over ``depth_window_s`` (walking toward the camera
   survives, frame-to-frame "breathing" does not), and x, y are re-solved for it.
 * Floor from foot contacts over the whole clip (``fit_floor``): a robust plane through
-  the ankles at the lower, slower foot samples, with a ridge prior toward a level camera;
-  the floor height from the same samples.
+  the ankles at the lower, slower foot samples, with a ridge prior; the floor height from
+  the same samples. The prior's centre weighs two guesses of the camera's pitch and roll
+  (``body_up_prior``): a level camera, and the lifted body's own up direction (which
+  carries the model's lean toward the camera, but also a real high or low viewpoint).
+  Where the feet cover ground the contacts decide; where someone stays on one spot, a
+  level-camera prior alone put the floor 28 degrees off for a camera 28 degrees above.
 * Upright stance (``upright_correction``): the lifted body's mean up direction (pelvis
   above the ankles, over frames with straight knees) is turned onto the floor normal by
   one rotation for the whole clip (at most ``max_upright_deg``), which removes the model's
@@ -46,6 +50,7 @@ from .rotations import axis_angle_matrix
 from .skeleton import ANKLE_HEIGHT, FEET
 
 DEFAULT_FOV_DEG = 55.0
+MIN_DEPTH = 0.5  # metres: no root nearer the camera than this
 CAMERA_TO_WORLD_AXES = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 LEFT_FOOT, RIGHT_FOOT = FEET[1], FEET[0]  # contact columns are (left, right)
 
@@ -72,7 +77,7 @@ def project(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 def root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None,
-                    K: np.ndarray, min_depth: float = 0.5) -> np.ndarray:
+                    K: np.ndarray, min_depth: float = MIN_DEPTH) -> np.ndarray:
     """(N, 3) camera-space root position that best explains the 2D joints.
 
     ``pose_rel`` (N, 17, 3) root-relative metres in camera axes, ``kp_px`` (N, 17, 2),
@@ -189,7 +194,7 @@ def _resolve_xy(P: np.ndarray, uv: np.ndarray, w: np.ndarray, K: np.ndarray,
 
 def clip_root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None,
                          K: np.ndarray, fps: float, window_s: float = 1.0,
-                         min_depth: float = 0.5) -> np.ndarray:
+                         min_depth: float = MIN_DEPTH) -> np.ndarray:
     """(N, 3) camera-space root with the depth smoothed over the clip (see the module).
 
     The per-frame depth of ``root_trajectory`` is median-filtered over half the window,
@@ -240,14 +245,18 @@ def floor_samples(world: np.ndarray, fps: float, lower_tol_m: float = 0.03,
 
 
 def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
-              max_tilt_deg: float = 30.0) -> tuple[np.ndarray, float]:
+              max_tilt_deg: float = 30.0,
+              prior_slope: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, float]:
     """(rotation (3, 3) levelling the floor, floor height of the ankles after it) from the
     ``floor_samples`` of a clip: ``z = a x + b y + c`` with a ridge penalty of ``prior_m``
-    metres of spread (feet on one spot: level camera), re-weighted three times (Tukey,
-    4.7 robust sigmas, at least 1 cm) so swing feet and outliers drop out."""
+    metres of spread toward the slopes ``prior_slope`` (feet on one spot: that plane; (0, 0)
+    is a level camera), re-weighted three times (Tukey, 4.7 robust sigmas, at least 1 cm)
+    so swing feet and outliers drop out."""
+    a0, b0 = prior_slope
     pts = floor_samples(world, fps)
     if len(pts) < 3:
-        return np.eye(3), float(np.percentile(_lowest_feet(np.asarray(world))[:, 2], 20))
+        return (_levelling_rotation(a0, b0, max_tilt_deg),
+                float(np.percentile(_lowest_feet(np.asarray(world))[:, 2], 20)))
     wts = np.ones(len(pts))
     a = b = 0.0
     for _ in range(4):
@@ -257,7 +266,7 @@ def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
         lam = sw * prior_m**2
         cx, cy = c[:, 0] * wts, c[:, 1] * wts
         M = np.array([[cx @ c[:, 0] + lam, cx @ c[:, 1]], [cx @ c[:, 1], cy @ c[:, 1] + lam]])
-        a, b = np.linalg.solve(M, [cx @ c[:, 2], cy @ c[:, 2]])
+        a, b = np.linalg.solve(M, [cx @ c[:, 2] + lam * a0, cy @ c[:, 2] + lam * b0])
         resid = c[:, 2] - a * c[:, 0] - b * c[:, 1]
         scale = max(1.4826 * np.median(np.abs(resid - np.median(resid))), 0.01) * 4.7
         wts = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
@@ -266,21 +275,42 @@ def fit_floor(world: np.ndarray, fps: float, prior_m: float = 0.2,
     return R, float(np.median(heights[wts > 0.5]) if (wts > 0.5).any() else np.median(heights))
 
 
-def upright_correction(pose_rel: np.ndarray, up: np.ndarray, max_deg: float = 25.0,
-                       straight_deg: float = 20.0, min_frames: int = 5) -> np.ndarray:
-    """(3, 3) rotation (about the pelvis) turning the body's mean up direction onto ``up``.
-
-    The body's up is pelvis minus the ankles' mid-point over frames where both knees bend
-    less than ``straight_deg``; identity with fewer than ``min_frames`` such frames; the
-    angle is capped at ``max_deg``.
-    """
+def body_up(pose_rel: np.ndarray, straight_deg: float = 20.0,
+            min_frames: int = 5) -> np.ndarray | None:
+    """The body's mean up direction (unit, the pose's axes): pelvis minus the ankles'
+    mid-point, median over frames where both knees bend less than ``straight_deg``; None
+    with fewer than ``min_frames`` such frames (sitting, crouching)."""
     P = np.asarray(pose_rel, np.float64)
     knees = limb_bend(P)[:, :2]
     ok = np.all(np.abs(knees) < straight_deg, axis=1)
     if ok.sum() < min_frames:
+        return None
+    return normalize(np.median(normalize(P[ok, 0] - P[ok][:, list(FEET)].mean(axis=1)), axis=0))
+
+
+def floor_prior(pose_rel: np.ndarray, weight: float) -> tuple[float, float]:
+    """Slopes ``(a, b)`` of the floor prior's plane ``z = a x + b y`` in the camera's
+    level world axes: ``weight`` of the way from a level camera (0, 0) to the plane normal
+    to the lifted body's up (``body_up``; level when it has none). With equal doubt in the
+    two guesses (the model's lean, the camera's pitch), the weight is 0.5."""
+    up = body_up(pose_rel)
+    if up is None or weight <= 0:
+        return 0.0, 0.0
+    u = CAMERA_TO_WORLD_AXES @ up
+    if u[2] < 0.2:  # body not upright in a level world: no evidence worth a prior
+        return 0.0, 0.0
+    return -weight * u[0] / u[2], -weight * u[1] / u[2]
+
+
+def upright_correction(pose_rel: np.ndarray, up: np.ndarray, max_deg: float = 25.0,
+                       straight_deg: float = 20.0, min_frames: int = 5) -> np.ndarray:
+    """(3, 3) rotation (about the pelvis) turning the body's mean up direction
+    (``body_up``) onto ``up``; identity where it has none; the angle is capped at
+    ``max_deg``.
+    """
+    m = body_up(pose_rel, straight_deg, min_frames)
+    if m is None:
         return np.eye(3)
-    body_up = normalize(P[ok, 0] - P[ok][:, list(FEET)].mean(axis=1))
-    m = normalize(np.median(body_up, axis=0))
     target = normalize(np.asarray(up, np.float64))
     axis = np.cross(m, target)
     angle = min(math.atan2(np.linalg.norm(axis), float(m @ target)), math.radians(max_deg))
@@ -301,6 +331,7 @@ class MotionOptions:
     floor_from_contacts: bool = True
     upright: bool = True           # the body's mean up onto the floor normal
     max_upright_deg: float = 25.0
+    body_up_prior: float = 0.5     # floor prior: 0 level camera .. 1 the lifted body's up
     foot_lock: bool = True         # hold planted feet (two-bone IK)
     contact: ContactOptions = ContactOptions()
 
@@ -365,10 +396,12 @@ def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: n
         root = root_trajectory(p, kp_px, conf, K)
         return p + (smooth_fn(root) if smooth_fn is not None else root)[:, None, :]
 
+    prior = floor_prior(pose_rel, o.body_up_prior)  # the lift's own evidence, uncorrected
+
     def level(cam: np.ndarray) -> tuple[np.ndarray, float]:
         world = cam @ CAMERA_TO_WORLD_AXES.T
         if o.floor_from_contacts:
-            rot, floor = fit_floor(world, fps)
+            rot, floor = fit_floor(world, fps, prior_slope=prior)
             return rot @ CAMERA_TO_WORLD_AXES, ANKLE_HEIGHT - floor
         R = ground_rotation(world) @ CAMERA_TO_WORLD_AXES
         return R, floor_offset(cam @ R.T)
@@ -389,5 +422,10 @@ def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: n
         if o.limits:  # IK on a nearly straight leg can bend the knee either way
             world = limit_limbs(world, o.limit)[0]
         cam = (world - [0.0, 0.0, dz]) @ R  # the same motion in camera axes
+        short = np.maximum(MIN_DEPTH - cam[:, 0, 2], 0.0)  # a shift must not pass the camera
+        if short.any():
+            cam[..., 2] += short[:, None]
+            world = cam @ R.T
+            world[..., 2] += dz
     return Placement(cam.astype(np.float32), world.astype(np.float32), contacts, R, dz,
                      offsets)

@@ -262,3 +262,34 @@ def test_bvh_forward_kinematics_matches_the_joints(tmp_path) -> None:
     pos = _fk(parents, off, motion)
     expect = raw[:, list(DFS_ORDER)][..., [0, 2, 1]] * [1, 1, -1]
     assert np.linalg.norm(pos - expect, axis=-1).max() > 0.01
+
+
+def _pitch(placed) -> float:
+    up = placed.camera_to_world.T @ [0, 0, 1.0]  # world up seen from the camera
+    return math.degrees(math.atan2(-up[2], -up[1]))
+
+
+def test_floor_prior_weighs_a_level_camera_against_the_lifted_body() -> None:
+    # Standing on one spot (the feet never cover ground, so contacts cannot give the
+    # floor's tilt), seen from 28 degrees above. The lifted body's up carries that pitch;
+    # a level-camera prior alone ignores it and then tilts the body by the whole angle.
+    n = 90
+    sway = 0.03 * np.sin(np.linspace(0, 4 * np.pi, n))
+    world = TEMPLATE_POSE[None] + np.stack([sway, 0 * sway, 0 * sway], 1)[:, None]
+    world[:, [LEFT_FOOT, RIGHT_FOOT]] = TEMPLATE_POSE[[LEFT_FOOT, RIGHT_FOOT]]
+    cam = _view(world, pitch_deg=28.0, distance=4.0, height=3.1)
+    K = intrinsics(800, 800, fov_deg=60)
+    kp = project(cam, K)
+    rel = _noisy_lift(cam, seed=2)
+    truth = cam - cam[:, :1]
+
+    def run(weight: float):
+        out = place(rel, kp, None, K, FPS, options=MotionOptions(body_up_prior=weight))
+        got = out.joints_camera - out.joints_camera[:, :1]
+        return _pitch(out), float(np.linalg.norm(got - truth, axis=-1).mean())
+
+    level, half, body = run(0.0), run(0.5), run(1.0)
+    assert abs(level[0]) < 2.0                 # the level camera's guess
+    assert abs(body[0] - 28.0) < 3.0           # the body's (the template stands 2 deg off)
+    assert abs(half[0] - body[0] / 2) < 1.5    # half way between the two
+    assert body[1] < half[1] < level[1]        # the tilt forced onto the pose shrinks
