@@ -88,13 +88,12 @@ def _device_text(backend: str) -> str:
     return backend
 
 
-def _check_model(device_pref: str, model_path: str) -> tuple[Part, Part]:
+def _check_model(device_pref: str, model_path: str, path: str | None) -> tuple[Part, Part]:
     try:
         from dgnet_core.backend import make_lifter
         from dgnet_core.contract import PipelineOptions
         from dgnet_core.schema import from_identifier
 
-        path = bpy.path.abspath(model_path) if model_path else None
         device = from_identifier(PipelineOptions, "device", device_pref)
         lifter = make_lifter(PipelineOptions(device=device, model_path=path))
     except Exception as exc:  # noqa: BLE001
@@ -104,12 +103,18 @@ def _check_model(device_pref: str, model_path: str) -> tuple[Part, Part]:
         Part(True, _device_text(lifter.backend))
 
 
-def check_now(device_pref: str = "AUTO", model_path: str = "") -> EngineStatus:
-    """Load the detector and the model now (blocking) and cache the answer."""
+def check_now(device_pref: str = "AUTO", model_path: str = "", *,
+              resolved: str | None = None) -> EngineStatus:
+    """Load the detector and the model now (blocking) and cache the answer.
+
+    ``resolved`` is ``model_path`` made absolute (``bpy.path.abspath`` reads the open
+    file's path: the panel resolves it on the main thread before starting a check)."""
     key = (device_pref, model_path)
+    if resolved is None:
+        resolved = bpy.path.abspath(model_path) if model_path else ""
     t0 = time.perf_counter()
     detector = _check_detector()
-    model, device = _check_model(device_pref, model_path)
+    model, device = _check_model(device_pref, model_path, resolved or None)
     status = EngineStatus(key, True, detector, model, device, time.perf_counter() - t0)
     with _lock:
         _cache[key] = status
@@ -144,8 +149,9 @@ def panel_status(context) -> EngineStatus:
         if status is not None:
             return status
         if key not in _threads:
+            resolved = bpy.path.abspath(key[1]) if key[1] else ""
             thread = threading.Thread(target=check_now, args=key, daemon=True,
-                                      name="lift_video status")
+                                      kwargs={"resolved": resolved}, name="lift_video status")
             _threads[key] = thread
             thread.start()
             if not bpy.app.background and not bpy.app.timers.is_registered(
