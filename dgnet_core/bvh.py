@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .body import clip_body, length_body
-from .rotations import kabsch, swing
+from .rotations import kabsch, matrix_euler, swing
 from .skeleton import CHILDREN, JOINT_NAMES, NUM_JOINTS, PARENTS, ROOT
 
 # Z-up world -> Y-up BVH: (x, y, z) -> (x, z, -y).
@@ -72,8 +72,6 @@ def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None,
     offsets)``. Channel groups follow ``DFS_ORDER`` (the order joints appear in the
     hierarchy).
     """
-    from scipy.spatial.transform import Rotation
-
     joints = np.asarray(joints_world, np.float64)
     if offsets is None and bone_lengths is not None:
         body = length_body(bone_lengths)
@@ -85,7 +83,7 @@ def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None,
     for j in DFS_ORDER:
         parent = rots[:, PARENTS[j]] if PARENTS[j] >= 0 else np.eye(3)
         local_bvh = WORLD_TO_BVH @ np.swapaxes(parent, -1, -2) @ rots[:, j] @ WORLD_TO_BVH.T
-        channels.append(np.degrees(Rotation.from_matrix(local_bvh).as_euler(EULER_ORDER)))
+        channels.append(np.degrees(matrix_euler(local_bvh, EULER_ORDER)))
     return offsets @ WORLD_TO_BVH.T, np.concatenate(channels, axis=1)
 
 

@@ -13,7 +13,7 @@ Owns when a foot is planted and keeping it planted:
   knee's bend plane; where the spot is out of the leg's reach the whole body shifts
   horizontally by the shortfall.
 
-Plain numpy (scipy's median filter only), no global state.
+Plain numpy, no global state.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .numeric import median_filter
 from .roles import LIMBS
 from .skeleton import ANKLE_HEIGHT, FEET
 
@@ -42,12 +43,10 @@ class ContactOptions:
 
 def _speed(p: np.ndarray, fps: float) -> np.ndarray:
     """Horizontal speed (N,) in m/s of positions (N, 3), lightly median-filtered."""
-    from scipy.ndimage import median_filter
-
     if len(p) < 2:
         return np.zeros(len(p))
     v = np.linalg.norm(np.gradient(p[:, :2], axis=0), axis=-1) * fps
-    return median_filter(v, size=3, mode="nearest") if len(v) >= 3 else v
+    return median_filter(v, 3) if len(v) >= 3 else v
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -1,9 +1,10 @@
 """Temporal smoothing of joint trajectories: Savitzky-Golay, One-Euro, or none.
 
 Owns the filters applied to lifted poses and root trajectories over time (axis 0 of any
-``(N, ...)`` array): ``savgol`` (scipy's zero-phase polynomial fit, good for offline
-clips: keeps peaks, removes jitter), ``one_euro`` (Casiez et al. 2012 adaptive low-pass,
-causal: little lag when moving fast, strong smoothing when still) and ``none``.
+``(N, ...)`` array): ``savgol`` (zero-phase polynomial fit, ``numeric.savgol_filter``,
+good for offline clips: keeps peaks, removes jitter), ``one_euro`` (Casiez et al. 2012
+adaptive low-pass, causal: little lag when moving fast, strong smoothing when still) and
+``none``.
 Window and cut-off settings are in seconds / Hz so they mean the same at any frame rate.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .numeric import savgol_filter
 
 METHODS = ("savgol", "one_euro", "none")
 
@@ -32,8 +35,6 @@ class OneEuroParams:
 
 def savgol(x: np.ndarray, fps: float, params: SavgolParams = SavgolParams()) -> np.ndarray:
     """Savitzky-Golay filter along axis 0 (window shrunk to the clip when it is short)."""
-    from scipy.signal import savgol_filter
-
     x = np.asarray(x)
     n = len(x)
     window = max(5, int(round(params.window_s * fps)) | 1)
@@ -41,7 +42,7 @@ def savgol(x: np.ndarray, fps: float, params: SavgolParams = SavgolParams()) -> 
         window = n if n % 2 else n - 1
     if window <= params.polyorder:
         return x.copy()
-    return savgol_filter(x, window, params.polyorder, axis=0, mode="interp").astype(x.dtype)
+    return savgol_filter(x, window, params.polyorder).astype(x.dtype)
 
 
 def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import NoPersonError
+from .numeric import pchip_interpolate
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -62,8 +63,6 @@ def fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int,
     ``NoPersonError``. Missing frames at either end must have been trimmed (see
     ``detected_span``); they raise ``ValueError`` here.
     """
-    from scipy.interpolate import PchipInterpolator
-
     values = np.asarray(values)
     detected = np.asarray(detected, bool)
     if len(values) != len(detected):
@@ -79,6 +78,5 @@ def fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int,
     if len(t) == 1:
         out[missing] = out[t[0]]
     else:
-        interp = PchipInterpolator(t, out[t], axis=0)
-        out[missing] = interp(np.flatnonzero(missing))
+        out[missing] = pchip_interpolate(t, out[t], np.flatnonzero(missing))
     return out.astype(values.dtype, copy=False), gaps

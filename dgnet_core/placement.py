@@ -46,7 +46,8 @@ import numpy as np
 
 from .body import LimitOptions, fit_body, limb_bend, limit_limbs, normalize, pose_body
 from .contacts import ContactOptions, detect_contacts, lock_feet
-from .rotations import axis_angle_matrix
+from .numeric import median_filter, savgol_filter
+from .rotations import axis_angle_matrix, swing
 from .skeleton import ANKLE_HEIGHT, FEET
 
 DEFAULT_FOV_DEG = 55.0
@@ -145,8 +146,6 @@ def ground_rotation(world: np.ndarray, prior_m: float = 0.2, max_tilt_deg: float
 def _levelling_rotation(a: float, b: float, max_tilt_deg: float) -> np.ndarray:
     """Rotation taking the plane z = a x + b y to horizontal, its tilt capped at
     ``max_tilt_deg``."""
-    from scipy.spatial.transform import Rotation
-
     normal = np.array([-a, -b, 1.0])
     normal /= np.linalg.norm(normal)
     tilt = math.degrees(math.acos(min(1.0, normal[2])))
@@ -154,8 +153,7 @@ def _levelling_rotation(a: float, b: float, max_tilt_deg: float) -> np.ndarray:
         horiz = normal[:2] / max(np.linalg.norm(normal[:2]), 1e-12)
         t = math.radians(max_tilt_deg)
         normal = np.array([*(horiz * math.sin(t)), math.cos(t)])
-    rot, _ = Rotation.align_vectors([[0.0, 0.0, 1.0]], [normal])
-    return rot.as_matrix()
+    return swing(normal, np.array([0.0, 0.0, 1.0]))
 
 
 def floor_offset(world: np.ndarray, percentile: float = 20.0) -> float:
@@ -168,8 +166,6 @@ def foot_contacts(world: np.ndarray, fps: float, height_m: float = 0.05,
                   speed_mps: float = 0.5) -> np.ndarray:
     """(N, 2) bool (left, right): ankle within ``height_m`` of rest height and slower than
     ``speed_mps``; single-frame flickers are removed with a 3-frame median."""
-    from scipy.ndimage import median_filter
-
     world = np.asarray(world, np.float64)
     out = np.zeros((len(world), 2), bool)
     for col, joint in enumerate((LEFT_FOOT, RIGHT_FOOT)):
@@ -177,7 +173,7 @@ def foot_contacts(world: np.ndarray, fps: float, height_m: float = 0.05,
         speed = (np.linalg.norm(np.gradient(p, axis=0), axis=-1) * fps if len(p) > 1
                  else np.zeros(len(p)))
         c = (p[:, 2] - ANKLE_HEIGHT < height_m) & (speed < speed_mps)
-        out[:, col] = median_filter(c.astype(np.uint8), size=3, mode="nearest") > 0 \
+        out[:, col] = median_filter(c.astype(np.uint8), 3) > 0 \
             if len(c) >= 3 else c
     return out
 
@@ -201,20 +197,17 @@ def clip_root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarr
     then fitted by a moving straight line (Savitzky-Golay, order 1) over ``window_s``; x
     and y are re-solved for that depth (so the 2D fit stays exact sideways).
     """
-    from scipy.ndimage import median_filter
-    from scipy.signal import savgol_filter
-
     P = np.asarray(pose_rel, np.float64)
     n = len(P)
     T = root_trajectory(P, kp_px, conf, K, min_depth)
     z = T[:, 2]
     med = max(1, int(round(0.5 * window_s * fps)) | 1)
     if n >= 3 and med >= 3:
-        z = median_filter(z, size=min(med, n if n % 2 else n - 1), mode="nearest")
+        z = median_filter(z, min(med, n if n % 2 else n - 1))
     win = max(3, int(round(window_s * fps)) | 1)
     win = min(win, n if n % 2 else n - 1)
     if win >= 3:
-        z = savgol_filter(z, win, 1, mode="interp")
+        z = savgol_filter(z, win, 1)
     z = np.maximum(z, min_depth)
     w = np.ones(P.shape[:2]) if conf is None else np.maximum(np.asarray(conf, np.float64), 0.1)
     return _resolve_xy(P, np.asarray(kp_px, np.float64), w, K, z)
@@ -222,12 +215,10 @@ def clip_root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarr
 
 def _foot_speed(feet: np.ndarray, fps: float) -> np.ndarray:
     """(N, 2) speed (m/s) of the ankles (N, 2, 3), median-filtered over 3 frames."""
-    from scipy.ndimage import median_filter
-
     if len(feet) < 2:
         return np.zeros(feet.shape[:2])
     v = np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
-    return median_filter(v, size=(3, 1), mode="nearest") if len(v) >= 3 else v
+    return median_filter(v, 3) if len(v) >= 3 else v
 
 
 def floor_samples(world: np.ndarray, fps: float, lower_tol_m: float = 0.03,
