@@ -16,14 +16,15 @@ extension source tree the way Blender installs it::
 
 ``python build.py`` downloads the run-time wheels from PyPI into ``build/wheels-cache`` and
 writes one zip per platform and Python build to ``dist/``, each checked with Blender's own
-extension validator (``blender_ext.py`` from the bpy wheel). numpy is never bundled: Blender
-ships its own. ``python build.py --core-wheel DIR`` writes only the engine wheel.
+extension validator (``blender_ext.py`` from the bpy wheel). numpy is never bundled (Blender
+ships its own), nor SciPy or matplotlib (``EXCLUDED``: the engine runs without them in
+Blender, and they were half the zip). ``python build.py --core-wheel DIR`` writes only the
+engine wheel. ``python build.py --sizes`` also lists each zip's parts, largest first.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import importlib.util
 import os
@@ -32,30 +33,29 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# The engine wheel (build_core.py); the redundant aliases re-export it for tests and scripts.
+from build_core import CORE as CORE
+from build_core import POSE_TASK as POSE_TASK
+from build_core import WEIGHT_SUFFIXES as WEIGHT_SUFFIXES
+from build_core import BuildError as BuildError
+from build_core import _record_hash as _record_hash
+from build_core import build_core_wheel as build_core_wheel
+from build_core import core_files as core_files
+from build_core import core_version as core_version
+
 REPO = Path(__file__).resolve().parent
 EXT_ID = "lift_video"
 MANIFEST = "blender_manifest.toml"
-POSE_TASK = Path(".cache") / "models" / "pose_landmarker_full.task"
 WHEELS_CACHE = Path("build") / "wheels-cache"
 DIST = Path("dist")
 PLATFORMS: tuple[str, ...] = ("linux-x64", "windows-x64", "macos-arm64")
 PYTHON_TAGS: tuple[str, ...] = ("cp311", "cp313")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*")
-# Only these go from dgnet_core/weights/ into the wheel (never checkpoints or pickles).
-WEIGHT_SUFFIXES = (".onnx", ".safetensors", ".json", ".md", ".txt")
-CORE = "dgnet_core"
-# Fixed timestamp for wheel members: the same sources give the same wheel bytes.
-_WHEEL_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-class BuildError(RuntimeError):
-    """A packaging step failed (missing input, pip or validator error)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -76,26 +76,27 @@ class PythonBuild:
 # Run-time wheels, exact pins, fetched with --no-deps so nothing undeclared slips in
 # (tests/test_packaging.py proves import + detection + ONNX lifting with exactly this set).
 # Measured with `python -S` and only numpy + these wheels on sys.path (mediapipe 1.2.2):
-# `import mediapipe` imports cv2, certifi and matplotlib.pyplot (vision/drawing_utils.py);
-# pyplot needs cycler, kiwisolver, PIL, pyparsing, dateutil and packaging, but NOT contourpy
-# or fontTools. sounddevice (audio only, import guarded), absl-py, flatbuffers and protobuf
-# are not imported; onnxruntime imports nothing beyond numpy. Left out on purpose: numpy
-# (Blender's own), opencv-contrib (the headless main build is 6 MB smaller and has no GUI
-# libraries; nothing here uses contrib modules), contourpy, fonttools, sounddevice, absl-py,
-# flatbuffers, protobuf, coloredlogs, sympy.
+# `import mediapipe` would import cv2 and matplotlib.pyplot from its drawing helpers
+# (vision/drawing_utils.py), which the engine never uses; dgnet_core.mediapipe_api puts
+# placeholders for them in sys.modules when matplotlib is missing, so the PoseLandmarker
+# needs only certifi (core/base_options.py) beside numpy. OpenCV stays for reading video:
+# Blender's own FFmpeg reading is 40x slower from Python (docs/BENCHMARKS.md, issue 14).
+# Left out on purpose: numpy (Blender's own), scipy (the engine's four SciPy routines are
+# numpy in dgnet_core.numeric / dgnet_core.rotations; 30-45 MB per zip), matplotlib,
+# pillow, kiwisolver, cycler, pyparsing, python-dateutil, packaging (MediaPipe's drawing
+# helpers and dgnet_core.preview, a CLI / training feature; 15-18 MB per zip),
+# opencv-contrib (the headless main build is 6 MB smaller and has no GUI libraries),
+# contourpy, fonttools, sounddevice, absl-py, flatbuffers, protobuf, coloredlogs, sympy.
 _RUNTIME: tuple[str, ...] = (
     "mediapipe==1.2.2",
-    "scipy==1.14.1",  # the engine's filters, gap interpolation, rotations; numpy>=1.23.5 OK
     "onnxruntime==1.23.2",  # newest with macosx_13 arm64 wheels; cp311 + cp313; numpy 1.x OK
     "opencv-python-headless==4.11.0.86",  # abi3; last accepting numpy 1.x (Blender <= 5.0)
     "certifi==2026.10.19.post1",
-    "matplotlib==3.10.9",
-    "cycler==0.12.1",
-    "kiwisolver==1.5.1",
-    "pillow==13.0.0",
-    "pyparsing==3.3.3",
-    "python-dateutil==4.0.0",
-    "packaging==26.3",
+)
+# Never in a zip: each would undo a measured saving (tests/test_packaging.py checks).
+EXCLUDED: tuple[str, ...] = (
+    "numpy", "scipy", "matplotlib", "pillow", "kiwisolver", "cycler", "pyparsing",
+    "python-dateutil", "packaging", "contourpy", "fonttools", "torch",
 )
 
 BUILDS: dict[str, PythonBuild] = {
@@ -187,97 +188,6 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
-
-
-# --------------------------------------------------------------------------------------
-# The engine wheel
-
-
-def core_version(root: Path = REPO) -> str:
-    """The engine's version: ``[project].version`` of ``pyproject.toml``."""
-    with open(Path(root) / "pyproject.toml", "rb") as fh:
-        return tomllib.load(fh)["project"]["version"]
-
-
-def core_files(root: Path = REPO) -> list[tuple[str, Path]]:
-    """(name inside the wheel, source file) of every file the engine wheel holds, sorted.
-
-    All of ``dgnet_core/`` except caches and hidden files; from ``weights/`` only
-    ``WEIGHT_SUFFIXES``; plus the pose ``.task`` model (``.cache/models/``) as
-    ``dgnet_core/models/`` when it has been built.
-    """
-    root = Path(root)
-    core = root / CORE
-    files: dict[str, Path] = {}
-    for path in sorted(core.rglob("*")):
-        rel = path.relative_to(root)
-        if not path.is_file() or any(
-            p == "__pycache__" or p.startswith(".") for p in rel.parts
-        ):
-            continue
-        if path.suffix in (".pyc", ".pyo"):
-            continue
-        if rel.parts[1] == "weights" and not path.name.endswith(WEIGHT_SUFFIXES):
-            continue
-        files[rel.as_posix()] = path
-    task = root / POSE_TASK
-    if task.is_file():
-        files[f"{CORE}/models/{task.name}"] = task
-    else:
-        warnings.warn(
-            f"{task} not found: the engine wheel has no pose model and cannot detect",
-            stacklevel=3,
-        )
-    return sorted(files.items())
-
-
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode("ascii")
-
-
-def build_core_wheel(dest: Path, *, root: Path = REPO) -> Path:
-    """Write the engine wheel ``dgnet_core-<version>-py3-none-any.whl`` into ``dest``.
-
-    A plain wheel (PEP 427) made with the standard library: the package with its weights
-    and pose model as package data, ``METADATA``, ``WHEEL`` and ``RECORD``. Members carry a
-    fixed timestamp, so unchanged sources give an identical file.
-    """
-    root = Path(root)
-    if not (root / CORE / "__init__.py").is_file():
-        raise BuildError(f"{root / CORE / '__init__.py'} is missing; nothing to package")
-    version = core_version(root)
-    info = f"{CORE}-{version}.dist-info"
-    members = [(name, src.read_bytes()) for name, src in core_files(root)]
-    metadata = (
-        "Metadata-Version: 2.1\n"
-        f"Name: {CORE}\n"
-        f"Version: {version}\n"
-        "Summary: Lift Video engine: video of a person -> 3D pose (DG-Net) -> animation\n"
-        "License: GPL-3.0-or-later\n"
-        "Requires-Python: >=3.11\n"
-    )
-    wheel = "Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    members += [
-        (f"{info}/METADATA", metadata.encode()),
-        (f"{info}/WHEEL", wheel.encode()),
-        (f"{info}/top_level.txt", f"{CORE}\n".encode()),
-    ]
-    record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members)
-    members.append((f"{info}/RECORD", (record + f"{info}/RECORD,,\n").encode()))
-
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    out = dest / f"{CORE}-{version}-py3-none-any.whl"
-    tmp = out.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members:
-            entry = zipfile.ZipInfo(name, date_time=_WHEEL_DATE)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(entry, data)
-    tmp.replace(out)
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -428,8 +338,8 @@ def download_wheels(build: PythonBuild, platforms: Sequence[str], cache: Path) -
             whl = cached_wheel(pdir, req, build.tag)
             if whl is None:
                 raise BuildError(f"pip gave no {build.tag} {platform} wheel for {req}")
-            if _parse_wheel(whl.name)[0] == "numpy":
-                raise BuildError("numpy must never be bundled (Blender ships its own)")
+            if _parse_wheel(whl.name)[0] in {_norm(n) for n in EXCLUDED}:
+                raise BuildError(f"{whl.name} must never be bundled (build.EXCLUDED)")
             found.append(whl)
     return found
 
@@ -502,12 +412,25 @@ def _mb(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.1f} MB"
 
 
+def zip_parts(zip_path: Path) -> list[tuple[str, int]]:
+    """(member, compressed bytes) of a zip, wheels by name and the add-on's files as one
+    ``(add-on files)`` entry, largest first."""
+    parts: dict[str, int] = {}
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            wheel = info.filename.startswith("wheels/")
+            key = Path(info.filename).name if wheel else "(add-on files)"
+            parts[key] = parts.get(key, 0) + info.compress_size
+    return sorted(parts.items(), key=lambda kv: -kv[1])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python build.py``: all platforms x both Python builds into dist/."""
     parser = argparse.ArgumentParser(description="Build the Lift Video extension zips.")
     parser.add_argument("--platform", action="append", choices=PLATFORMS, dest="platforms")
     parser.add_argument("--python", action="append", choices=PYTHON_TAGS, dest="tags")
     parser.add_argument("--out", type=Path, default=REPO / DIST, help="output folder (dist/)")
+    parser.add_argument("--sizes", action="store_true", help="list each zip's parts (MB)")
     parser.add_argument("--core-wheel", type=Path, metavar="DIR",
                         help="write only the dgnet_core wheel into DIR")
     args = parser.parse_args(argv)
@@ -521,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for zip_path in build_zips(tag, platforms, out_dir=args.out):
                 digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:12]
                 print(f"{zip_path.name}  {_mb(zip_path)}  sha256:{digest}  validated", flush=True)
+                for name, size in zip_parts(zip_path) if args.sizes else ():
+                    print(f"    {size / 1e6:6.1f} MB  {name}", flush=True)
     except BuildError as exc:
         print(f"build.py: error: {exc}", file=sys.stderr)
         return 1

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import mediapipe_api
 from .arrays import GrowingArray
 from .errors import LiftError, VideoError
 from .skeleton import MP_NUM
@@ -97,7 +98,7 @@ class PoseDetector:
 
     def __init__(self, task_path: str | Path | None = None,
                  config: DetectorConfig | None = None) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
+        _, BaseOptions, vision = mediapipe_api.load()  # noqa: N806 - MediaPipe's class
 
         self.config = config or DetectorConfig()
         path = Path(task_path) if task_path is not None else default_task_path()
@@ -131,8 +132,7 @@ class PoseDetector:
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
         """All poses in one RGB frame (timestamps must increase; they are forced to)."""
-        import mediapipe as mp
-
+        mp = mediapipe_api.load()[0]
         ts = max(int(timestamp_ms), self._last_ts + 1)
         self._last_ts = ts
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
