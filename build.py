@@ -89,10 +89,15 @@ class PythonBuild:
 # contourpy, fonttools, sounddevice, absl-py, flatbuffers, protobuf, coloredlogs, sympy.
 _RUNTIME: tuple[str, ...] = (
     "mediapipe==1.2.2",
-    "onnxruntime==1.23.2",  # newest with macosx_13 arm64 wheels; cp311 + cp313; numpy 1.x OK
     "opencv-python-headless==4.11.0.86",  # abi3; last accepting numpy 1.x (Blender <= 5.0)
     "certifi==2026.10.19.post1",
 )
+# onnxruntime per Python build. cp311 (Blender 4.2-5.0, numpy 1.x): 1.18.1, whose wheels are
+# 10.6 / 7.9 / 1.3 MB smaller (linux / windows / macOS) than 1.23.2's, with the same lifted
+# joints (max 4e-7 m apart on the default model) and no slower (docs/BENCHMARKS.md).
+# cp313 (Blender 5.1+, numpy 2): 1.23.2, the newest with macosx_13 arm64 wheels.
+_ORT_CP311 = "onnxruntime==1.18.1"
+_ORT_CP313 = "onnxruntime==1.23.2"
 # Never in a zip: each would undo a measured saving (tests/test_packaging.py checks).
 EXCLUDED: tuple[str, ...] = (
     "numpy", "scipy", "matplotlib", "pillow", "kiwisolver", "cycler", "pyparsing",
@@ -105,14 +110,14 @@ BUILDS: dict[str, PythonBuild] = {
         python_version="3.11",
         blender_min="4.2.0",
         blender_max="5.1.0",
-        requirements=_RUNTIME,
+        requirements=(*_RUNTIME, _ORT_CP311),
     ),
     "cp313": PythonBuild(
         tag="cp313",
         python_version="3.13",
         blender_min="5.1.0",
         blender_max=None,
-        requirements=_RUNTIME,
+        requirements=(*_RUNTIME, _ORT_CP313),
     ),
 }
 
@@ -122,7 +127,7 @@ PIP_PLATFORMS: dict[str, tuple[str, ...]] = {
     "linux-x64": tuple(f"manylinux_2_{v}_x86_64" for v in range(28, 16, -1))
     + ("manylinux2014_x86_64",),
     "windows-x64": ("win_amd64",),
-    # pip expands macosx_13_0 to older macOS tags; onnxruntime needs macOS 13+.
+    # pip expands macosx_13_0 to older macOS tags; onnxruntime 1.23 needs macOS 13+.
     "macos-arm64": ("macosx_13_0_arm64",),
 }
 
@@ -236,6 +241,8 @@ def stage(
     if with_wheels:
         cache = Path(wheels_cache) if wheels_cache else root / WHEELS_CACHE
         for whl in download_wheels(build, platforms, cache):
+            if f"./wheels/{whl.name}" in wheel_names:
+                continue  # a pure-Python wheel serves every platform: list it once
             _link_or_copy(whl, out / "wheels" / whl.name)
             wheel_names.append(f"./wheels/{whl.name}")
 
