@@ -132,3 +132,30 @@ def test_frames_are_read_ahead_on_a_thread_that_stops(tmp_path) -> None:
                                                                    match="past the end"):
         list(_Prefetch(video.frames(25)))
     assert readers() == []
+
+
+# ------------------------------------------------------------- MediaPipe without drawing
+
+_DRAWING_LATER = r"""
+import sys
+from dgnet_core import mediapipe_api
+mp, _, vision = mediapipe_api.load()
+assert "matplotlib" not in sys.modules, "drawing helpers imported with the landmarker"
+from mediapipe.tasks.python.vision import drawing_styles
+assert callable(vision.drawing_utils.draw_landmarks)
+assert callable(drawing_styles.get_default_pose_landmarks_style)
+assert "matplotlib" in sys.modules
+print("OK")
+"""
+
+
+def test_mediapipe_drawing_helpers_are_imported_on_first_use() -> None:
+    """``mediapipe_api.load`` skips MediaPipe's drawing helpers (matplotlib: start-up time
+    and memory) but, with matplotlib installed, they work as before when used."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("matplotlib")
+    proc = subprocess.run([sys.executable, "-c", _DRAWING_LATER], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-2000:]
