@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .placement import DEFAULT_FOV_DEG
 from .schema import Choice, option, validate
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class PipelineOptions:
     """What the job does; each field's ``schema.Spec`` holds its flag, choices and range."""
 
     fov_deg: float = option(
-        55.0, flag="--fov", metavar="DEG", minimum=1.0, maximum=179.0, label="Field of View",
+        DEFAULT_FOV_DEG, flag="--fov", metavar="DEG", minimum=1.0, maximum=179.0,
+        label="Field of View",
         error="field of view must be in [1, 179] degrees, got {value}",
         description="horizontal field of view of the camera, in degrees",
         help="horizontal field of view of the camera in degrees, for the focal length")
