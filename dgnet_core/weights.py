@@ -107,7 +107,8 @@ def export_onnx(model, path: str | Path, *, opset: int = 17, half_weights: bool 
     Uses the TorchScript-based exporter (no onnxscript needed); the KNN becomes TopK +
     ScatterElements. A balanced-output model also takes ``cam`` (B, 4). ``half_weights``
     stores the large weight tensors as float16 followed by a Cast to float32 (half the
-    file; onnxruntime folds the casts at load, so it still computes in float32).
+    file; onnxruntime folds the casts at load, so it still computes in float32). The graph
+    is stored after onnxruntime's basic optimisations (``_fold_constants``).
     """
     import torch
 
@@ -128,13 +129,41 @@ def export_onnx(model, path: str | Path, *, opset: int = 17, half_weights: bool 
                           dynamic_axes=axes, opset_version=opset, dynamo=False)
     import onnx
 
-    proto = onnx.load(str(path))
+    proto = _fold_constants(onnx.load(str(path)))
     if half_weights:
         _halve_initializers(proto)
     meta = proto.metadata_props.add()
     meta.key, meta.value = "dgnet_config", cfg.to_json()
     onnx.save(proto, str(path))
     return path
+
+
+def _fold_constants(proto):
+    """The graph after onnxruntime's basic optimisations (constant folding, redundant nodes
+    removed; hardware-independent, standard ONNX operators): the TorchScript exporter's
+    shape arithmetic leaves about 5800 nodes, about 1900 remain, and a session then loads
+    in about half the time (0.75 -> 0.37 CPU-s for the default model, measured 2026-11-29).
+    Unchanged when onnxruntime is not installed."""
+    import tempfile
+
+    import onnx
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return proto
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.optimized_model_filepath = str(Path(tmp) / "basic.onnx")
+        ort.InferenceSession(proto.SerializeToString(), opts,
+                             providers=["CPUExecutionProvider"])
+        folded = onnx.load(opts.optimized_model_filepath)
+    used = {n.domain for n in folded.graph.node} | {""}
+    opsets = [o for o in folded.opset_import if o.domain in used]
+    del folded.opset_import[:]
+    folded.opset_import.extend(opsets)
+    return folded
 
 
 def _halve_initializers(proto, min_size: int = 1024) -> None:
