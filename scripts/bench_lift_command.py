@@ -14,9 +14,11 @@ the package at an older commit), so before and after are measured in the same ro
 Both are timed from process start to exit (interpreter start-up and imports included),
 in interleaved rounds (A, B, B, A, ...) so a machine shared with other work loads both
 alike; peak memory is each process's maximum resident set (``wait4``'s ``ru_maxrss``,
-what ``/usr/bin/time -v`` reports). Prints every round, then the medians and the ratio
-B / A as a Markdown table row. Without CLIP a 10-second 1080p clip is made with ffmpeg
-from the shared squat clip (ping-pong looped, 30 fps, H.264) under ``--work``.
+what ``/usr/bin/time -v`` reports); CPU seconds (user + system, all threads) show the
+work, which other jobs on the machine disturb far less than the wall time. Prints every
+round, then the medians and the ratios B / A as a Markdown table. Without CLIP a
+10-second 1080p clip is made with ffmpeg from the shared squat clip (ping-pong looped,
+30 fps, H.264) under ``--work``.
 """
 
 from __future__ import annotations
@@ -84,9 +86,9 @@ def make_clip(work: Path, seconds: float = 10.0) -> Path:
     return clip
 
 
-def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process run to its end (its output goes to a
-    file, read only when it has ended)."""
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MB) of one
+    process run to its end (its output goes to a file, read only when it has ended)."""
     with tempfile.TemporaryFile() as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -97,7 +99,7 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
             log.seek(0)
             raise SystemExit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n"
                              f"{log.read().decode(errors='replace')[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -127,24 +129,25 @@ def main() -> None:
                                      "-o", str(out), *shlex.split(args.lift_args)])
     for name, (cwd, cmd) in cmds.items():
         print(f"{name}: (in {cwd}) {shlex.join(cmd)}", flush=True)
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
     names = list(cmds)
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else names[::-1]:  # none always goes first
             shutil.rmtree(out, ignore_errors=True)
-            wall, rss = timed(cmds[name][1], cmds[name][0], env)
-            rows[name].append((wall, rss))
-            print(f"round {r + 1} {name}: {wall:.2f} s, peak RSS {rss:.0f} MB, "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
-    med = {k: (statistics.median(w for w, _ in v), statistics.median(m for _, m in v))
-           for k, v in rows.items()}
-    print("\n| clip | rounds | run | median s | ratio to A (median of rounds) | "
-          "peak RSS MB (median) |\n|---|---|---|---|---|---|")
+            wall, cpu, rss = timed(cmds[name][1], cmds[name][0], env)
+            rows[name].append((wall, cpu, rss))
+            print(f"round {r + 1} {name}: {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {rss:.0f} "
+                  f"MB, load {os.getloadavg()[0]:.1f}", flush=True)
+    print("\n| clip | rounds | run | median wall s | wall / A: ratio of medians (median of "
+          "rounds) | median CPU s | CPU / A | median peak RSS MB |\n"
+          "|---|---|---|---|---|---|---|---|")
+    med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in rows.items()}
     for name, v in rows.items():
-        ratios = [w / a for (w, _), (a, _) in zip(v, rows["A"])]
-        print(f"| {clip.name} | {args.rounds} | {name} | {med[name][0]:.2f} | "
-              f"{med[name][0] / med['A'][0]:.2f} ({statistics.median(ratios):.2f}) | "
-              f"{med[name][1]:.0f} |")
+        ratios = [x[0] / a[0] for x, a in zip(v, rows["A"])]
+        (wall, cpu, rss), (wall_a, cpu_a, _) = med[name], med["A"]
+        print(f"| {clip.name} | {args.rounds} | {name} | {wall:.2f} | {wall / wall_a:.2f} "
+              f"({statistics.median(ratios):.2f}) | {cpu:.2f} | {cpu / cpu_a:.2f} | "
+              f"{rss:.0f} |")
 
 if __name__ == "__main__":
     main()
