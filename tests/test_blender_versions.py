@@ -80,7 +80,7 @@ def test_installs_enables_and_removes(checked):
 def test_panel_shows_detector_model_and_device(checked):
     st = _step(checked, "status")
     # The first draw does not wait for the check (it runs on a thread) ...
-    assert st["first_draw_s"] < 0.1, st
+    assert st["first_draw_s"] < min(1.0, st["check_s"] / 2), st
     assert st["first_labels"] == ["Detector: checking...", "Model: checking...",
                                   "Device: checking..."]
     # ... and once it is done the panel says what loaded and where the model runs.

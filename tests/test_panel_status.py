@@ -76,7 +76,9 @@ def test_panel_status_checks_once_on_a_thread_and_names_failures(tmp_path):
            if not k.startswith(("BLENDER", "PYTHON", "LIFT_VIDEO"))}
     env.update(BLENDER_USER_RESOURCES=str(tmp_path / "user"), OMP_NUM_THREADS="1")
     res = run_result_script([sys.executable, "-c", _SCRIPT], env=env, cwd=REPO, timeout=240)
-    assert res["first_s"] < 0.1 and not res["first_done"]
+    # the first draw returns before the check is done (it runs on a thread); the bound is
+    # loose because the CPU may be shared (the check itself takes seconds)
+    assert res["first_s"] < 1.0 and not res["first_done"]
     assert res["drawn_checking"] == [["Detector: checking...", "TIME"],
                                      ["Model: checking...", "TIME"],
                                      ["Device: checking...", "TIME"]]
