@@ -8,13 +8,12 @@ from the repository root and reports which ``dgnet_core`` the add-on got.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from script_results import run_result_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,11 +45,7 @@ def test_register_from_source_tree_without_build(tmp_path):
     assert not (REPO / "addon" / "dgnet_core").exists()  # nothing staged into the source
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLENDER", "PYTHON"))}
     env["BLENDER_USER_RESOURCES"] = str(tmp_path / "user")
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=180)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (proc.stdout + proc.stderr)[-3000:]
-    res = json.loads(lines[-1][len("RESULT "):])
+    res = run_result_script([sys.executable, "-c", _SCRIPT], env=env, cwd=REPO, timeout=180)
     assert res["registered"] == {"ops": ["bonemap_fill", "bonemap_load", "bonemap_save", "lift"],
                                  "scene_prop": True}
     assert res["unregistered"] == {"ops": [], "scene_prop": False}

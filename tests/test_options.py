@@ -8,14 +8,13 @@ source tree) and reports JSON.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from script_results import run_result_script
 
 from dgnet_core import cli
 from dgnet_core.contract import BACKENDS, DEVICES, SMOOTHING, PipelineOptions
@@ -165,11 +164,8 @@ def blender_side(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("options")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLENDER", "PYTHON"))}
     env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
-    proc = subprocess.run([sys.executable, "-c", _BLENDER_SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=240)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (proc.stdout + proc.stderr)[-3000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_result_script([sys.executable, "-c", _BLENDER_SCRIPT], env=env, cwd=REPO,
+                             timeout=240)
 
 
 @pytest.mark.blender
