@@ -43,11 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", default="0,0.5")
     a = p.parse_args(argv)
     weights = [float(w) for w in a.weights.split(",")]
+    videos = sorted(a.renders.glob("**/*.mp4"))
+    if not videos:
+        raise FileNotFoundError(f"no rendered clips (*.mp4 with their .npz) under {a.renders}")
     errs = {w: [] for w in weights}
     tilts = {w: [] for w in weights}
     print("| clip | " + " | ".join(f"w={w:g} MPJPE / tilt" for w in weights) + " |")
     print("|---|" + "---:|" * len(weights))
-    for video in sorted(a.renders.glob("**/*.mp4")):
+    for video in videos:
         with np.load(video.with_suffix(".npz")) as gt:
             focal = float(gt["intrinsics"][0, 0])
             raw = run_pipeline(video, PipelineOptions(focal_px=focal, cleanup=False))
@@ -77,4 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from dgnet_core.errors import one_line_errors
+
+    raise SystemExit(one_line_errors(main, extra=(OSError,)))
