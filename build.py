@@ -235,7 +235,9 @@ def stage(
     _copy_tree(addon, out)
     if (out / CORE).exists():
         raise BuildError(f"addon/{CORE} exists; the engine ships as a wheel, not inside addon/")
-    core_wheel = build_core_wheel(out / "wheels", root=root)
+    # Blender has no PyTorch: the extension runs the ONNX export, so its engine wheel leaves
+    # the .safetensors weights out (a torch back-end asked for there fails in one line).
+    core_wheel = build_core_wheel(out / "wheels", root=root, torch_weights=False)
     wheel_names = [f"./wheels/{core_wheel.name}"]
 
     if with_wheels:

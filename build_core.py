@@ -20,6 +20,10 @@ REPO = Path(__file__).resolve().parent
 POSE_TASK = Path(".cache") / "models" / "pose_landmarker_full.task"
 # Only these go from dgnet_core/weights/ into the wheel (never checkpoints or pickles).
 WEIGHT_SUFFIXES = (".onnx", ".safetensors", ".json", ".md", ".txt")
+# The PyTorch weights: only the torch back-end reads them. The extension leaves them out
+# (Blender has no PyTorch; onnxruntime runs the ONNX export), which keeps 1.1 MB out of
+# every zip; a pip install of the wheel keeps them.
+TORCH_WEIGHTS = (".safetensors",)
 CORE = "dgnet_core"
 # Fixed timestamp for wheel members: the same sources give the same wheel bytes.
 _WHEEL_DATE = (1980, 1, 1, 0, 0, 0)
@@ -35,12 +39,13 @@ def core_version(root: Path = REPO) -> str:
         return tomllib.load(fh)["project"]["version"]
 
 
-def core_files(root: Path = REPO) -> list[tuple[str, Path]]:
+def core_files(root: Path = REPO, *, torch_weights: bool = True) -> list[tuple[str, Path]]:
     """(name inside the wheel, source file) of every file the engine wheel holds, sorted.
 
     All of ``dgnet_core/`` except caches and hidden files; from ``weights/`` only
-    ``WEIGHT_SUFFIXES``; plus the pose ``.task`` model (``.cache/models/``) as
-    ``dgnet_core/models/`` when it has been built.
+    ``WEIGHT_SUFFIXES`` (without ``TORCH_WEIGHTS`` when ``torch_weights`` is False); plus
+    the pose ``.task`` model (``.cache/models/``) as ``dgnet_core/models/`` when it has
+    been built.
     """
     root = Path(root)
     core = root / CORE
@@ -53,7 +58,10 @@ def core_files(root: Path = REPO) -> list[tuple[str, Path]]:
             continue
         if path.suffix in (".pyc", ".pyo"):
             continue
-        if rel.parts[1] == "weights" and not path.name.endswith(WEIGHT_SUFFIXES):
+        if rel.parts[1] == "weights" and (
+            not path.name.endswith(WEIGHT_SUFFIXES)
+            or (not torch_weights and path.name.endswith(TORCH_WEIGHTS))
+        ):
             continue
         files[rel.as_posix()] = path
     task = root / POSE_TASK
@@ -72,19 +80,21 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode("ascii")
 
 
-def build_core_wheel(dest: Path, *, root: Path = REPO) -> Path:
+def build_core_wheel(dest: Path, *, root: Path = REPO, torch_weights: bool = True) -> Path:
     """Write the engine wheel ``dgnet_core-<version>-py3-none-any.whl`` into ``dest``.
 
     A plain wheel (PEP 427) made with the standard library: the package with its weights
     and pose model as package data, ``METADATA``, ``WHEEL`` and ``RECORD``. Members carry a
-    fixed timestamp, so unchanged sources give an identical file.
+    fixed timestamp, so unchanged sources give an identical file. ``torch_weights=False``
+    leaves the PyTorch weights out (the extension's wheel: only the ONNX export runs there).
     """
     root = Path(root)
     if not (root / CORE / "__init__.py").is_file():
         raise BuildError(f"{root / CORE / '__init__.py'} is missing; nothing to package")
     version = core_version(root)
     info = f"{CORE}-{version}.dist-info"
-    members = [(name, src.read_bytes()) for name, src in core_files(root)]
+    members = [(name, src.read_bytes())
+               for name, src in core_files(root, torch_weights=torch_weights)]
     metadata = (
         "Metadata-Version: 2.1\n"
         f"Name: {CORE}\n"

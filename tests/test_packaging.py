@@ -53,6 +53,7 @@ def _fixture_root(tmp_path: Path, *, with_task: bool = True) -> Path:
     (core / ".hidden.py").write_text("")
     (core / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
     (core / "weights" / "default.onnx").write_bytes(b"onnx-bytes")
+    (core / "weights" / "default.safetensors").write_bytes(b"torch-bytes")
     (core / "weights" / "checkpoint.pt").write_bytes(b"pickle")
     (root / "training").mkdir()
     (root / "training" / "train.py").write_text("")
@@ -84,6 +85,8 @@ def test_stage_fixture_layout_and_validator(tmp_path, tag):
     with zipfile.ZipFile(out / "wheels" / "dgnet_core-0.3.1-py3-none-any.whl") as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     assert members["dgnet_core/weights/default.onnx"] == b"onnx-bytes"
+    # Blender has no PyTorch: the extension's engine wheel carries only the ONNX export.
+    assert "dgnet_core/weights/default.safetensors" not in members
     assert members["dgnet_core/models/pose_landmarker_full.task"] == b"task-bytes"
     assert "dgnet_core/sub/__init__.py" in members
     assert not [n for n in members if "checkpoint" in n or "pycache" in n or "hidden" in n]
@@ -210,6 +213,7 @@ def test_core_wheel_is_a_reproducible_valid_wheel(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as zf:
         assert _record_ok(zf)
+        assert "dgnet_core/weights/default.safetensors" in zf.namelist()  # pip keeps torch
         wheel_meta = zf.read("dgnet_core-0.3.1.dist-info/WHEEL").decode()
         meta = zf.read("dgnet_core-0.3.1.dist-info/METADATA").decode()
     assert "Root-Is-Purelib: true" in wheel_meta and "Tag: py3-none-any" in wheel_meta
