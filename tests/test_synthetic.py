@@ -69,6 +69,22 @@ def test_motions_face_the_camera_and_move():
     assert wave[20:, 16, 2].min() > wave[20:, 10, 2].min() - 0.1   # right hand up by the head
 
 
+def test_forward_kinematics_lean_and_nod_go_forward():
+    """Positive ``lean`` pitches the trunk forward (-Y) and positive ``head_pitch`` nods the
+    head down, as ``Angles`` documents (both once went the other way: the squat and the jump
+    leaned back)."""
+    root = np.array([[0, 0, 0.95]])
+    upright = forward_kinematics(Angles(root=root))[0]
+    leaned = forward_kinematics(Angles(root=root, lean=0.5))[0]
+    assert leaned[8, 1] < upright[8, 1] - 0.2 and leaned[8, 2] < upright[8, 2]   # thorax
+    nod = forward_kinematics(Angles(root=root, head_pitch=0.4))[0]
+    assert nod[9, 2] < upright[9, 2] and nod[10, 1] < upright[10, 1]   # nose down, crown fwd
+    squat = make_motion("squat", 30)
+    bottom = int(np.argmin(squat[:, 0, 2]))
+    # At the bottom of a squat the shoulders are ahead of the hips (balance over the feet).
+    assert squat[bottom, 8, 1] < squat[bottom, 0, 1] - 0.1
+
+
 def test_forward_kinematics_rest_pose_and_body_shape():
     rest = forward_kinematics(Angles(root=np.array([[0, 0, 0.95]]), sh_abd=(0.07, 0.07),
                                      elbow=(0.0, 0.0)))[0]

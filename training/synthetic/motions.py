@@ -125,8 +125,8 @@ def forward_kinematics(a: Angles, shape: BodyShape | None = None) -> np.ndarray:
     down = np.array([0.0, 0.0, -1.0])
     r_yaw = _rz(_bc(a.yaw, n))
     r_pelvis = r_yaw @ _rz(_bc(a.pelvis_yaw, n))
-    r_trunk = r_yaw @ _rx(-_bc(a.lean, n)) @ _ry(_bc(a.side_lean, n)) @ _rz(_bc(a.twist, n))
-    r_head = r_trunk @ _rz(_bc(a.head_yaw, n)) @ _rx(-_bc(a.head_pitch, n))
+    r_trunk = r_yaw @ _rx(_bc(a.lean, n)) @ _ry(_bc(a.side_lean, n)) @ _rz(_bc(a.twist, n))
+    r_head = r_trunk @ _rz(_bc(a.head_yaw, n)) @ _rx(_bc(a.head_pitch, n))
     j = np.zeros((n, NUM_JOINTS, 3))
     j[:, 0] = root
     for side, hip, knee, ankle, k in ((+1, 4, 5, 6, 0), (-1, 1, 2, 3, 1)):
