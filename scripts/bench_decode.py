@@ -1,17 +1,20 @@
-"""Decode speed of a video: OpenCV against Blender's own FFmpeg reading (bpy).
+"""Decode speed of a video: OpenCV, PyAV and Blender's own FFmpeg reading (bpy).
 
-Answers one packaging question (issue 14): could the extension read video through
-Blender instead of shipping the OpenCV wheel? Both readers deliver what the engine needs,
-(H, W, 3) uint8 RGB frames in memory, and the time to each frame is measured.
+Answers one packaging question (issue 14): which video reader should the extension ship?
+Every reader delivers what the engine needs, (H, W, 3) uint8 RGB frames in memory, and the
+time to each frame is measured.
 
-- ``cv2``: ``cv2.VideoCapture.read`` + BGR -> RGB, as ``dgnet_core.video`` does.
+- ``cv2``: ``cv2.VideoCapture.read`` + BGR -> RGB (the engine's reader before PyAV).
+- ``av`` / ``av1``: PyAV, ``container.decode`` + ``to_ndarray(format="rgb24")``, with
+  FFmpeg's own decoding threads (``thread_type = "AUTO"``) or on one thread.
+- ``engine``: ``dgnet_core.video.VideoReader.frames``, whatever it reads with.
 - ``blender``: the only frame-addressable route found in bpy 5.0.1 without a GPU.
   ``Image.pixels`` of a MOVIE image always returns its first frame (no image user),
   and a texture's image user does not change that, so each frame goes through the
   compositor (Image node at the scene frame -> Group Output), is written as an
   uncompressed BMP and read back as an Image's float pixels -> uint8 RGB.
 
-    python scripts/bench_decode.py VIDEO [--frames 60]
+    python scripts/bench_decode.py VIDEO [--frames 60] [--only cv2 --only av] [--repeat 3]
 
 Prints frames/s per reader (and a checksum of frame 10 so the two can be compared).
 """
@@ -43,6 +46,38 @@ def bench_cv2(video: str, frames: int) -> tuple[float, int]:
     dt = time.perf_counter() - t0
     cap.release()
     return n / dt, check
+
+
+def bench_av(video: str, frames: int, threaded: bool = True) -> tuple[float, int]:
+    """(frames/s, checksum of frame 10) with PyAV (FFmpeg threads when ``threaded``)."""
+    import av
+
+    n, check, t0 = 0, 0, time.perf_counter()
+    with av.open(video) as container:
+        stream = container.streams.video[0]
+        if threaded:
+            stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            rgb = frame.to_ndarray(format="rgb24")
+            n += 1
+            if n == 10:
+                check = int(rgb.astype(np.int64).sum())
+            if n >= frames:
+                break
+    return n / (time.perf_counter() - t0), check
+
+
+def bench_engine(video: str, frames: int) -> tuple[float, int]:
+    """(frames/s, checksum of frame 10) with the engine's own reader."""
+    from dgnet_core.video import VideoReader
+
+    n, check, t0 = 0, 0, time.perf_counter()
+    with VideoReader(video) as reader:
+        for _, rgb in reader.frames(0, frames):
+            n += 1
+            if n == 10:
+                check = int(rgb.astype(np.int64).sum())
+    return n / (time.perf_counter() - t0), check
 
 
 def bench_blender(video: str, frames: int) -> tuple[float, int]:
@@ -83,16 +118,28 @@ def bench_blender(video: str, frames: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    """Command line: both readers on one video."""
+    """Command line: the readers on one video, ``--repeat`` rounds alternating them."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video")
     ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--only", choices=("cv2", "blender"))
+    ap.add_argument("--only", action="append", choices=list(READERS),
+                    help="these readers only (repeatable; default: all)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds, readers alternating")
     args = ap.parse_args()
-    for name, fn in (("cv2", bench_cv2), ("blender", bench_blender)):
-        if args.only in (None, name):
-            fps, check = fn(args.video, args.frames)
-            print(f"{name:8s} {fps:7.1f} frames/s  frame-10 checksum {check}", flush=True)
+    for _ in range(args.repeat):
+        for name, fn in READERS.items():
+            if not args.only or name in args.only:
+                fps, check = fn(args.video, args.frames)
+                print(f"{name:8s} {fps:7.1f} frames/s  frame-10 checksum {check}", flush=True)
+
+
+READERS = {
+    "cv2": bench_cv2,
+    "av": bench_av,
+    "av1": lambda video, frames: bench_av(video, frames, threaded=False),
+    "engine": bench_engine,
+    "blender": bench_blender,
+}
 
 
 if __name__ == "__main__":
