@@ -28,7 +28,6 @@ def quiet_native_logs() -> None:
     """Ask glog (MediaPipe) and TensorFlow Lite to log errors only (unless the user set it)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 @contextmanager

@@ -25,8 +25,6 @@ from .io_formats import FORMATS, parse_formats
 from .preflight import check_output_dir
 from .schema import add_arguments, from_values
 
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # before cv2 is imported
-
 FRAME_RANGE_HELP = ("Frames are the video's, counted from 0; --frame-start and --frame-end "
                     "are both inclusive (as in Blender): --frame-start 10 --frame-end 19 "
                     "lifts 10 frames.")
