@@ -17,9 +17,10 @@ extension source tree the way Blender installs it::
 ``python build.py`` downloads the run-time wheels from PyPI into ``build/wheels-cache`` and
 writes one zip per platform and Python build to ``dist/``, each checked with Blender's own
 extension validator (``blender_ext.py`` from the bpy wheel). numpy is never bundled (Blender
-ships its own), nor SciPy or matplotlib (``EXCLUDED``: the engine runs without them in
-Blender, and they were half the zip). ``python build.py --core-wheel DIR`` writes only the
-engine wheel. ``python build.py --sizes`` also lists each zip's parts, largest first.
+ships its own), nor SciPy, matplotlib or OpenCV (``EXCLUDED``: the engine runs without
+them in Blender, and they were most of the zip; video is read with PyAV).
+``python build.py --core-wheel DIR`` writes only the engine wheel. ``python build.py
+--sizes`` also lists each zip's parts, largest first.
 """
 
 from __future__ import annotations
@@ -79,17 +80,27 @@ class PythonBuild:
 # `import mediapipe` would import cv2 and matplotlib.pyplot from its drawing helpers
 # (vision/drawing_utils.py), which the engine never uses; dgnet_core.mediapipe_api puts
 # placeholders for them in sys.modules when matplotlib is missing, so the PoseLandmarker
-# needs only certifi (core/base_options.py) beside numpy. OpenCV stays for reading video:
-# Blender's own FFmpeg reading is 40x slower from Python (docs/BENCHMARKS.md, issue 14).
-# Left out on purpose: numpy (Blender's own), scipy (the engine's four SciPy routines are
-# numpy in dgnet_core.numeric / dgnet_core.rotations; 30-45 MB per zip), matplotlib,
-# pillow, kiwisolver, cycler, pyparsing, python-dateutil, packaging (MediaPipe's drawing
-# helpers and dgnet_core.preview, a CLI / training feature; 15-18 MB per zip),
-# opencv-contrib (the headless main build is 6 MB smaller and has no GUI libraries),
-# contourpy, fonttools, sounddevice, absl-py, flatbuffers, protobuf, coloredlogs, sympy.
+# needs only certifi (core/base_options.py) beside numpy.
+# Video is read with PyAV (dgnet_core.video, the one reader of the engine), not OpenCV: the
+# same decoding speed (FFmpeg in both; scripts/bench_decode.py) in a smaller wheel,
+# OpenCV-headless 50.0 / 39.4 / 37.3 MB (linux / windows / macOS) against PyAV 15.1.0's
+# 39.6 / 31.3 / 21.8 MB. One PyAV on every platform and both Python builds: 15.1.0 is the
+# newest with a macOS 13 arm64 wheel (later releases have none; the OpenCV it replaces
+# needed macOS 13 too), so what the linux tests run is what the Mac zip ships, and its
+# per-version cp311 / cp313 wheels are not abi3 (OpenCV's and PyAV 18.1.0's linux and
+# windows wheels are), which Blender 4.3.0's installer skips. PyAV 18.1.0 on linux and
+# windows alone would save 3.8 / 3.7 MB more. Blender's own FFmpeg reading is 40x slower
+# from Python (docs/BENCHMARKS.md).
+# Left out on purpose (EXCLUDED): numpy (Blender's own), scipy (the engine's four SciPy
+# routines are numpy in dgnet_core.numeric / dgnet_core.rotations; 30-45 MB per zip),
+# matplotlib, pillow, kiwisolver, cycler, pyparsing, python-dateutil, packaging (MediaPipe's
+# drawing helpers and dgnet_core.preview, a CLI / training feature; 15-18 MB per zip),
+# OpenCV in every build (37-50 MB per zip; dgnet_core.preview, overlay previews on the
+# command line, still uses it, and the extension never imports it), contourpy, fonttools,
+# sounddevice, absl-py, flatbuffers, protobuf, coloredlogs, sympy.
 _RUNTIME: tuple[str, ...] = (
     "mediapipe==1.2.2",
-    "opencv-python-headless==4.11.0.86",  # abi3; last accepting numpy 1.x (Blender <= 5.0)
+    "av==15.1.0",  # PyAV (BSD-3-Clause) with FFmpeg 7.1 (LGPL-2.1+) inside
     "certifi==2026.10.19.post1",
 )
 # onnxruntime per Python build. cp311 (Blender 4.2-5.0, numpy 1.x): 1.18.1, whose wheels are
@@ -102,6 +113,8 @@ _ORT_CP313 = "onnxruntime==1.23.2"
 EXCLUDED: tuple[str, ...] = (
     "numpy", "scipy", "matplotlib", "pillow", "kiwisolver", "cycler", "pyparsing",
     "python-dateutil", "packaging", "contourpy", "fonttools", "torch",
+    "opencv-python", "opencv-python-headless", "opencv-contrib-python",
+    "opencv-contrib-python-headless",
 )
 
 BUILDS: dict[str, PythonBuild] = {

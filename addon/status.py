@@ -53,9 +53,9 @@ def _one_line(exc: BaseException) -> str:
 
 def missing_wheel_text(name: str, version: tuple[int, ...]) -> str:
     """One line for a bundled library that is not importable: Blender did not install its
-    wheel. Blender 4.3.0's extension installer skips stable-ABI (``abi3``) wheels such as
-    OpenCV's (4.2.x and 4.4+ take them)."""
-    label = {"cv2": "OpenCV (cv2)"}.get(name, name)
+    wheel. Blender 4.3.0's extension installer skips stable-ABI (``abi3``) wheels, such as
+    the OpenCV wheel the extension used to ship (4.2.x and 4.4+ take them)."""
+    label = {"av": "PyAV (av)"}.get(name, name)
     text = f"{label} missing: Blender did not install the add-on's wheel"
     if tuple(version[:2]) == (4, 3):
         text += " (Blender 4.3 skips abi3 wheels: use 4.2 LTS or 4.4+)"
@@ -64,7 +64,7 @@ def missing_wheel_text(name: str, version: tuple[int, ...]) -> str:
 
 def _check_detector() -> Part:
     try:
-        import cv2  # noqa: F401 - the video reader; a wheel Blender may have skipped
+        import av  # noqa: F401 - the video reader (PyAV); a wheel Blender may have skipped
 
         from dgnet_core.detect import PoseDetector, default_task_path
 

@@ -3,6 +3,8 @@
 - ``dgnet_core`` never imports Blender (``bpy`` and its companions), ``training`` or
   ``addon``: the engine runs in plain Python and ships as its own wheel.
 - ``addon`` never imports ``training``.
+- OpenCV (``cv2``) only in ``dgnet_core/preview.py`` (overlay previews, a command-line
+  feature), which the add-on never imports: the extension ships PyAV, not OpenCV.
 - Only the model modules (``dgnet_core/model.py``, ``dgnet_core/graphs.py``) import torch
   at module level; everywhere else in ``dgnet_core`` and ``addon`` torch is imported inside
   the function that needs it, so the add-on and the ONNX path start without torch. A
@@ -115,6 +117,14 @@ def test_engine_imports_neither_blender_nor_training_nor_the_addon():
 def test_addon_never_imports_training():
     assert _violations(_sources(ADDON), lambda n: _root(n) == "training",
                        top_level=False) == []
+
+
+def test_opencv_only_in_the_preview_which_the_addon_never_imports():
+    preview = CORE / "preview.py"
+    others = [p for p in _sources(CORE) if p != preview]
+    assert _violations(others, lambda n: _root(n) == "cv2", top_level=False) == []
+    assert _violations(_sources(ADDON), lambda n: _root(n) == "cv2" or n.startswith(
+        "dgnet_core.preview"), top_level=False) == []
 
 
 def test_torch_is_imported_at_module_level_only_by_the_model_modules():

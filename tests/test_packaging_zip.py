@@ -3,8 +3,9 @@
 They build the linux-x64 cp311 zip with its wheels (cached in build/wheels-cache), check
 its contents and size, and install it with ``bpy.ops.extensions.package_install_files``
 into an ISOLATED bpy 5.0.1: a ``python -S`` subprocess whose sys.path holds only bpy and
-numpy, so mediapipe, cv2, onnxruntime and dgnet_core can come only from the extension's
-wheels (and SciPy, matplotlib and pillow, which the zip leaves out, from nowhere). There it
+numpy, so mediapipe, av (PyAV), onnxruntime and dgnet_core can come only from the
+extension's wheels (and OpenCV, SciPy, matplotlib and pillow, which the zip leaves out, from
+nowhere). There it
 enables the add-on, reads and detects a short clip, lifts it, runs the Lift operator, and
 uninstalls. The cp313 wheel set runs under Python 3.13 + numpy 2 when one is at hand. The
 zip's size is guarded against the targets of issue 14 (docs/BENCHMARKS.md).
@@ -83,10 +84,11 @@ def test_zip_contents(linux_zip):
         assert "dgnet_core/models/pose_landmarker_full.task" in core_names
 
 
-# The linux-x64 cp311 zip measured 110.6 MB (`python build.py --sizes`, docs/BENCHMARKS.md;
-# 181.1 MB before issue 14, whose target is 110 MB): this guard catches a wheel slipping
-# back in (SciPy alone is 41 MB) while leaving room for the engine to grow a little.
-LINUX_ZIP_LIMIT = 112_000_000
+# The linux-x64 cp311 zip measured 99.1 MB with PyAV in place of OpenCV (`python build.py
+# --sizes`, docs/BENCHMARKS.md; 181.1 MB before issue 14, whose target is 110 MB): this
+# guard catches a wheel slipping back in (OpenCV alone is 50 MB, SciPy 41) while leaving
+# room for the engine to grow a little.
+LINUX_ZIP_LIMIT = 102_000_000
 
 
 @pytest.mark.slow
@@ -139,31 +141,18 @@ import dgnet_core as core
 res["core_file"] = core.__file__
 from dgnet_core import mediapipe_api  # MediaPipe without its drawing helpers (no matplotlib)
 mediapipe_api.load()
-import cv2, mediapipe, onnxruntime
-res["modules"] = {m.__name__: m.__file__ for m in (cv2, mediapipe, onnxruntime)}
+import av, mediapipe, onnxruntime
+res["modules"] = {m.__name__: m.__file__ for m in (av, mediapipe, onnxruntime)}
 for bad in ("torch", "sounddevice", "contourpy", "fontTools", "absl", "flatbuffers",
-            "scipy", "matplotlib", "PIL", "kiwisolver"):
+            "scipy", "matplotlib", "PIL", "kiwisolver", "cv2"):
     res.setdefault("absent", {})[bad] = importlib.util.find_spec(bad) is None
 
-# A clip: the shared dance video when present, else one written here with the wheel's cv2.
-video = args["video"]
-if not video:
-    import numpy as np
-    video = str(Path(args["tmp"]) / "clip.mp4")
-    wr = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
-    for i in range(12):
-        img = np.full((240, 320, 3), 40, np.uint8)
-        cv2.circle(img, (40 + 20 * i, 120), 30, (255, 255, 255), -1)
-        wr.write(img)
-    wr.release()
-cap = cv2.VideoCapture(video)
-frames = []
-while len(frames) < args["frames"]:
-    ok, frame = cap.read()
-    if not ok:
-        break
-    frames.append(frame)
-cap.release()
+# A clip: the shared dance video when present, else a small one written by the test. Read
+# with the engine's own reader (PyAV from the zip), RGB frames as the pipeline gets them.
+video = args["video"] or args["fallback"]
+from dgnet_core.video import VideoReader
+with VideoReader(video) as reader:
+    frames = [rgb for _, rgb in reader.frames(0, args["frames"])]
 res["frames_read"] = len(frames)
 
 task = Path(core.__file__).parent / "models" / "pose_landmarker_full.task"
@@ -176,8 +165,7 @@ if task.is_file():
     found = 0
     with vision.PoseLandmarker.create_from_options(opts) as lm:
         for i, frame in enumerate(frames):
-            img = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB,
-                                  data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            img = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=frame)
             found += bool(lm.detect_for_video(img, int(i * 40)).pose_landmarks)
     res["detected"] = found
 
@@ -230,10 +218,13 @@ def installed(linux_zip, lift_onnx, tmp_path_factory) -> dict:
         libs = pkg_dir.with_name(name + ".libs")
         if libs.is_dir():
             (only / libs.name).symlink_to(libs)
+    fallback = tmp / "clip.avi"
+    _write_clip(fallback)
     args = {
         "zip": str(linux_zip),
         "tmp": str(tmp),
         "video": str(SHARED_VIDEO) if SHARED_VIDEO.is_file() else "",
+        "fallback": str(fallback),
         "frames": 30,
         "onnx": "" if lift_onnx == DEFAULT_ONNX else str(lift_onnx),
     }
@@ -310,18 +301,19 @@ _SCRIPT_313 = r"""
 import json, sys
 from dgnet_core import mediapipe_api
 mediapipe_api.load()
-import numpy, cv2, mediapipe, onnxruntime
+import numpy, av, mediapipe, onnxruntime
 from mediapipe.tasks.python import vision
 from dgnet_core.lifting import Lifter
+from dgnet_core.video import VideoReader
 args = json.loads(sys.argv[1])
-cap = cv2.VideoCapture(args["video"])
-ok, frame = cap.read()
+with VideoReader(args["video"]) as reader:
+    frame = next((rgb for _, rgb in reader.frames()), None)
 lifter = Lifter.from_onnx(args["onnx"])
 out = lifter.lift(numpy.full((5, 17, 2), 100.0, numpy.float32), None, 320, 240)
 print("RESULT " + json.dumps({
     "python": sys.version_info[:2], "numpy": numpy.__version__,
-    "frame": list(frame.shape) if ok else None, "lift": list(out.shape),
-    "files": [m.__file__ for m in (cv2, mediapipe, onnxruntime)],
+    "frame": list(frame.shape) if frame is not None else None, "lift": list(out.shape),
+    "files": [m.__file__ for m in (av, mediapipe, onnxruntime)],
 }))
 """
 

@@ -59,7 +59,7 @@ res["bad_model"] = [bad.model.ok, bad.model.text, bad.device.ok, bad.detector.ok
 os.environ["LIFT_VIDEO_POSE_TASK"] = "/no/such/pose.task"
 bad = status.check_now("AUTO", "")
 res["bad_task"] = [bad.detector.ok, bad.detector.text, bad.model.ok, bad.ready]
-res["wheel_text"] = [status.missing_wheel_text("cv2", (4, 3, 0)),
+res["wheel_text"] = [status.missing_wheel_text("av", (4, 3, 0)),
                      status.missing_wheel_text("mediapipe", (4, 2, 23))]
 status.forget()
 res["forgotten_done"] = status.panel_status(ctx).done
@@ -91,9 +91,9 @@ def test_panel_status_checks_once_on_a_thread_and_names_failures(tmp_path):
     assert dev_ok is False and det_ok
     det_ok, text, model_ok, ready = res["bad_task"]
     assert not det_ok and "LIFT_VIDEO_POSE_TASK" in text and model_ok and not ready
-    # Blender 4.3.0 skips the stable-ABI OpenCV wheel (docs/BENCHMARKS.md, issue 14).
+    # Blender 4.3.0 skips stable-ABI wheels (docs/BENCHMARKS.md, issue 14).
     assert res["wheel_text"] == [
-        "OpenCV (cv2) missing: Blender did not install the add-on's wheel (Blender 4.3 skips "
+        "PyAV (av) missing: Blender did not install the add-on's wheel (Blender 4.3 skips "
         "abi3 wheels: use 4.2 LTS or 4.4+)",
         "mediapipe missing: Blender did not install the add-on's wheel"]
     assert not res["forgotten_done"]
