@@ -59,6 +59,7 @@ class VideoReader:
 
     def __init__(self, path: str | Path) -> None:
         import av
+        from av.video.reformatter import VideoReformatter
 
         self.path = Path(path)
         if not self.path.exists():
@@ -80,6 +81,7 @@ class VideoReader:
             raise VideoError(f"video has no picture (size {width}x{height}): {self.path}")
         self._stream = streams[0]
         self._stream.thread_type = "AUTO"  # FFmpeg's own decoding threads
+        self._reformatter = VideoReformatter()  # one colour converter for every frame
         fps = _frame_rate(self._stream)
         fps_known = math.isfinite(fps) and 0.5 < fps < 1000.0
         count = _frame_count(self._container, self._stream, fps if fps_known else 0.0)
@@ -135,7 +137,8 @@ class VideoReader:
                 return
             index = self._position
             self._position += 1
-            image = frame.to_ndarray(format=fmt)  # rows may be padded: a strided view
+            # rows may be padded: a strided view until made contiguous below
+            image = self._reformatter.reformat(frame, format=fmt).to_ndarray()
             if self._turns:
                 image = np.rot90(image, self._turns)
             yield index, np.ascontiguousarray(image)

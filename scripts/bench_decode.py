@@ -7,7 +7,9 @@ time to each frame is measured.
 - ``cv2``: ``cv2.VideoCapture.read`` + BGR -> RGB (the engine's reader before PyAV).
 - ``av`` / ``av1``: PyAV, ``container.decode`` + ``to_ndarray(format="rgb24")``, with
   FFmpeg's own decoding threads (``thread_type = "AUTO"``) or on one thread.
-- ``engine``: ``dgnet_core.video.VideoReader.frames``, whatever it reads with.
+- ``engine``: ``dgnet_core.video.VideoReader.frames`` (PyAV with one colour converter kept
+  for the whole clip: ``to_ndarray(format=...)`` builds a new one for every frame, the
+  ``av`` rows), opening the clip included.
 - ``blender``: the only frame-addressable route found in bpy 5.0.1 without a GPU.
   ``Image.pixels`` of a MOVIE image always returns its first frame (no image user),
   and a texture's image user does not change that, so each frame goes through the
