@@ -247,6 +247,33 @@ def test_real_core_wheel_installs_and_finds_its_weights(tmp_path):
         assert task.startswith(str(site)) and Path(task).is_file()
 
 
+# Licence texts the zips need beside the wheels' own dist-info ones (addon/licenses/, staged
+# with the rest of addon/): FFmpeg (LGPL-3.0+), x264 / x265 (GPL-2.0+), OpenSSL 1.1.1 and the
+# other libraries inside the PyAV wheel, which carries only PyAV's BSD licence.
+LICENCE_TEXTS: tuple[str, ...] = (
+    "GPL-3.0.txt", "LGPL-3.0.txt", "GPL-2.0.txt", "LGPL-2.1.txt", "MPL-2.0.txt",
+    "Apache-2.0.txt", "OpenSSL-1.1.1.txt", "GCC-exception-3.1.txt",
+)
+
+
+def test_staged_extension_carries_the_licence_texts(tmp_path):
+    out = build.stage(tmp_path, python_tag="cp311")
+    folder = out / "licenses"
+    assert (folder / "THIRD_PARTY.md").is_file(), "addon/licenses/ was not staged"
+    names = {p.name for p in folder.iterdir()}
+    assert set(LICENCE_TEXTS) <= names, sorted(set(LICENCE_TEXTS) - names)
+    table = (folder / "THIRD_PARTY.md").read_text(encoding="utf-8")
+    for part in ("FFmpeg", "x264", "x265", "OpenSSL"):
+        assert part in table, part
+    # Every text the table points to is in the folder (LICENSE.txt is PyAV's, in its wheel).
+    cited = set(re.findall(r"`([\w.-]+\.txt)`", table)) - {"LICENSE.txt"}
+    assert cited and cited <= names, sorted(cited - names)
+    assert "Version 3, 29 June 2007" in (folder / "GPL-3.0.txt").read_text(encoding="utf-8")
+    openssl = (folder / "OpenSSL-1.1.1.txt").read_text(encoding="utf-8")
+    assert "OpenSSL License" in openssl and "Original SSLeay License" in openssl
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 200_000  # plain text, small
+
+
 def test_stage_real_addon_validates(tmp_path):
     out = build.stage(tmp_path, python_tag="cp311")
     assert "Success" in build.validate(out)

@@ -78,6 +78,7 @@ def test_zip_contents(linux_zip):
     excluded = {build._norm(n) for n in build.EXCLUDED}
     assert not [w for w in wheels if build._parse_wheel(Path(w).name)[0] in excluded], wheels
     assert "__init__.py" in names and not any(n.startswith("dgnet_core/") for n in names)
+    assert "licenses/THIRD_PARTY.md" in names and "licenses/GPL-2.0.txt" in names
     assert not any(n.startswith(("training/", "tests/")) or "__pycache__" in n for n in names)
     assert "dgnet_core/__init__.py" in core_names
     if TASK.is_file():
