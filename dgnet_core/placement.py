@@ -8,9 +8,12 @@ foot contacts, and the order of the motion clean-up (``MotionOptions``, all on b
 * One body per clip (``body.fit_body`` / ``pose_body``: fixed bone lengths, rigid pelvis
   and shoulders) and no hyperextended knees or elbows (``body.limit_limbs``).
 * Root depth per clip (``clip_root_trajectory``): the per-frame fit below gives the depth
-  from the 2D size of the (now fixed) 3D body; that depth is median-filtered and smoothed
-  with a linear Savitzky-Golay fit over ``depth_window_s`` (walking toward the camera
-  survives, frame-to-frame "breathing" does not), and x, y are re-solved for it.
+  from the 2D size of the (now fixed) 3D body; where a foot stands on one spot in the image
+  for half a second or more, the depth is held so that foot keeps one depth
+  (``anchoring``, ``anchor_feet``: a squat lifted as a standing body no longer travels);
+  that depth is median-filtered and smoothed with a linear Savitzky-Golay fit over
+  ``depth_window_s`` (walking toward the camera survives, frame-to-frame "breathing" does
+  not), and x, y are re-solved for it.
 * Floor from foot contacts over the whole clip (``fit_floor``): a robust plane through
   the ankles at the lower, slower foot samples, with a ridge prior; the floor height from
   the same samples. The prior's centre weighs two guesses of the camera's pitch and roll
@@ -44,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .anchoring import AnchorOptions, anchor_depth, still_feet
 from .body import LimitOptions, fit_body, limb_bend, limit_limbs, normalize, pose_body
 from .contacts import ContactOptions, detect_contacts, lock_feet
 from .numeric import median_filter, savgol_filter
@@ -190,17 +194,21 @@ def _resolve_xy(P: np.ndarray, uv: np.ndarray, w: np.ndarray, K: np.ndarray,
 
 def clip_root_trajectory(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None,
                          K: np.ndarray, fps: float, window_s: float = 1.0,
-                         min_depth: float = MIN_DEPTH) -> np.ndarray:
+                         min_depth: float = MIN_DEPTH,
+                         anchor: AnchorOptions | None = None) -> np.ndarray:
     """(N, 3) camera-space root with the depth smoothed over the clip (see the module).
 
-    The per-frame depth of ``root_trajectory`` is median-filtered over half the window,
-    then fitted by a moving straight line (Savitzky-Golay, order 1) over ``window_s``; x
-    and y are re-solved for that depth (so the 2D fit stays exact sideways).
+    The per-frame depth of ``root_trajectory`` is first held to the feet that stand still
+    in the image (``anchoring``; skipped when ``anchor`` is None), then median-filtered over
+    half the window and fitted by a moving straight line (Savitzky-Golay, order 1) over
+    ``window_s``; x and y are re-solved for that depth (so the 2D fit stays exact sideways).
     """
     P = np.asarray(pose_rel, np.float64)
     n = len(P)
     T = root_trajectory(P, kp_px, conf, K, min_depth)
     z = T[:, 2]
+    if anchor is not None:
+        z = anchor_depth(z, P, still_feet(kp_px, conf, fps, anchor), fps, anchor)
     med = max(1, int(round(0.5 * window_s * fps)) | 1)
     if n >= 3 and med >= 3:
         z = median_filter(z, min(med, n if n % 2 else n - 1))
@@ -319,6 +327,8 @@ class MotionOptions:
     limit: LimitOptions = LimitOptions()
     clip_depth: bool = True        # root depth smoothed over the clip
     depth_window_s: float = 1.0
+    anchor_feet: bool = True       # ... and held to feet standing still in the image
+    anchor: AnchorOptions = AnchorOptions()
     floor_from_contacts: bool = True
     upright: bool = True           # the body's mean up onto the floor normal
     max_upright_deg: float = 25.0
@@ -380,7 +390,8 @@ def place(pose_rel: np.ndarray, kp_px: np.ndarray, conf: np.ndarray | None, K: n
 
     def locate(p: np.ndarray) -> np.ndarray:
         if o.clip_depth:
-            root = clip_root_trajectory(p, kp_px, conf, K, fps, o.depth_window_s)
+            root = clip_root_trajectory(p, kp_px, conf, K, fps, o.depth_window_s,
+                                        anchor=o.anchor if o.anchor_feet else None)
             if smooth_fn is not None:
                 root[:, :2] = smooth_fn(root[:, :2])
             return p + root[:, None, :]

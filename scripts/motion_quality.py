@@ -5,11 +5,12 @@ ground truth (``python -m training.synthetic render``).
     python scripts/motion_quality.py measure out/mq/clips dance squat wave walk
 
 ``measure`` detects each ``<clip>.mp4`` once, lifts it with the shipped model, places it
-with the per-frame placement (``--no-cleanup --no-foot-lock``) and with the clean-up (the
-default), and prints a Markdown table: root error (camera space, mm), root travel (m, the
-truth's in brackets), foot skate during the truth's contacts (cm/frame), frames with a knee
-bent backward by more than 10 degrees, world spine tilt (degrees, the truth's in
-brackets) and the largest bone-length spread within the clip (%).
+with the per-frame placement (``--no-cleanup --no-foot-lock``), with the clean-up but no
+foot anchoring of the root depth (``MotionOptions.anchor_feet=False``) and with the whole
+clean-up (the default), and prints a Markdown table: root error (camera space, mm), root
+travel (m, the truth's in brackets), foot skate during the truth's contacts (cm/frame),
+frames with a knee bent backward by more than 10 degrees, world spine tilt (degrees, the
+truth's in brackets) and the largest bone-length spread within the clip (%).
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def metrics(result, gt: dict) -> dict[str, float]:
     }
 
 
+def _without_anchoring(options):
+    """``options`` with the whole clean-up except ``MotionOptions.anchor_feet``."""
+    from dgnet_core.pipeline import PipelineOptions
+
+    class WithoutAnchoring(PipelineOptions):
+        def motion(self):
+            return replace(super().motion(), anchor_feet=False)
+
+    return WithoutAnchoring(**{f: getattr(options, f) for f in options.__dataclass_fields__})
+
+
 def measure(clips: Path, names: list[str]) -> str:
     from dgnet_core.backend import make_lifter
     from dgnet_core.detect import detect_video
@@ -95,9 +107,10 @@ def measure(clips: Path, names: list[str]) -> str:
         det = detect_video(video)
         base = PipelineOptions(focal_px=float(gt["intrinsics"][0, 0]))
         lifter = lifter or make_lifter(base)
-        for label, opts in (("before (per frame)", replace(base, cleanup=False,
-                                                           foot_lock=False)),
-                            ("after (clean-up)", base)):
+        variants = [("before (per frame)", replace(base, cleanup=False, foot_lock=False)),
+                    ("clean-up, no foot anchoring", _without_anchoring(base)),
+                    ("after (clean-up)", base)]
+        for label, opts in variants:
             res = run_pipeline(video, opts, lifter=lifter, detections=det)
             m = metrics(res, gt)
             rows.append(f"| {name} | {label} | {m['root_mm']:.0f} | {m['travel']:.2f} "
