@@ -89,11 +89,12 @@ def still_feet(kp_px: np.ndarray, conf: np.ndarray | None, fps: float,
 
 
 def anchor_depth(depth: np.ndarray, pose_rel: np.ndarray, still: np.ndarray,
-                 fps: float = 30.0, options: AnchorOptions | None = None) -> np.ndarray:
+                 fps: float, options: AnchorOptions | None = None) -> np.ndarray:
     """(N,) root depth corrected so that each still foot keeps one camera-space depth.
 
     ``depth`` (N,) is the size-based root depth, ``pose_rel`` (N, 17, 3) the root-relative
-    lifted joints (camera axes), ``still`` the (N, 2) mask of ``still_feet``.
+    lifted joints (camera axes), ``still`` the (N, 2) mask of ``still_feet``, ``fps`` the
+    clip's rate (a run's length in seconds sets how much it corrects).
     """
     o = options or AnchorOptions()
     z = np.asarray(depth, np.float64)

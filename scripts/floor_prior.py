@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("renders", type=Path)
     p.add_argument("--weights", default="0,0.5")
+    p.add_argument("--no-anchor", action="store_true",
+                   help="place without holding the root depth to still feet (anchor_feet)")
     a = p.parse_args(argv)
+    base = MotionOptions(anchor_feet=not a.no_anchor)
     weights = [float(w) for w in a.weights.split(",")]
     videos = sorted(a.renders.glob("**/*.mp4"))
     if not videos:
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in weights:
             out = place(rel, np.asarray(raw.keypoints_2d), np.asarray(raw.confidence),
                         np.asarray(raw.intrinsics), raw.fps,
-                        options=replace(MotionOptions(), body_up_prior=w))
+                        options=replace(base, body_up_prior=w))
             c = out.joints_camera.astype(np.float64)
             c = c - c[:, :1]
             est = out.camera_to_world.T @ [0.0, 0.0, 1.0]

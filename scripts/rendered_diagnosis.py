@@ -115,4 +115,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dgnet_core.errors import one_line_errors
+
+    sys.exit(one_line_errors(main, extra=(OSError,)))

@@ -86,7 +86,7 @@ def _parse(argv):
                    default=Path(__file__).resolve().parents[3] / "shared" / "data" / "h36m")
     e.add_argument("--frames", type=int, default=48)
     e.add_argument("--model", type=Path, default=None, help="default: the shipped model")
-    add_arguments(e, PipelineOptions, names=["smoothing"])  # the engine's flag
+    add_arguments(e, PipelineOptions, names=["smoothing", "foot_lock"])  # the engine's flags
     e.add_argument("--out", type=Path, default=Path("out/e2e"))
     e.add_argument("--reuse", action="store_true",
                    help="do not re-render clips already in --out (compare models on them)")
@@ -138,7 +138,8 @@ def _run(args) -> int:
             raise SystemExit("nothing to evaluate: give --motions and/or --h36m")
         t0 = time.perf_counter()
         rows = evaluate(clips, args.out, size=args.size, model_path=args.model,
-                        smoothing=args.smoothing, spec=spec, reuse=args.reuse)
+                        smoothing=args.smoothing, spec=spec, reuse=args.reuse,
+                        foot_lock=args.foot_lock)
         md, csv_path = write_results(rows, args.out)
         print(markdown_table(rows))
         print(f"{md}\n{csv_path}\n{time.perf_counter() - t0:.0f} s")

@@ -100,7 +100,7 @@ def check_model(model_path: str | Path | None) -> Path:
 
 
 def lift_clip(video: Path, gt_npz: Path, model_path: Path | None = None,
-              smoothing: str = "savgol", lifter=None):
+              smoothing: str = "savgol", lifter=None, foot_lock: bool = True):
     """Run the project pipeline on a rendered clip with the true focal length.
 
     ``lifter`` (a ``dgnet_core.lifting.Lifter``) overrides the model, e.g. in tests.
@@ -109,7 +109,7 @@ def lift_clip(video: Path, gt_npz: Path, model_path: Path | None = None,
 
     with np.load(gt_npz) as gt:
         focal = float(gt["intrinsics"][0, 0])
-    opts = PipelineOptions(focal_px=focal, smoothing=smoothing,
+    opts = PipelineOptions(focal_px=focal, smoothing=smoothing, foot_lock=foot_lock,
                            model_path=None if model_path is None else str(model_path))
     return run_pipeline(video, opts, lifter=lifter)
 
@@ -134,11 +134,13 @@ def h36m_clip(name: str, h36m_dir: str | Path, frames: int, step: int = 2,
 
 def evaluate(clips: dict[str, np.ndarray], out_dir: str | Path, *, size: int = 320,
              model_path: str | Path | None = None, smoothing: str = "savgol",
-             spec=None, progress: bool = True, reuse: bool = False) -> list[Row]:
+             spec=None, progress: bool = True, reuse: bool = False,
+             foot_lock: bool = True) -> list[Row]:
     """Render each (T,17,3) clip, run the pipeline, return the comparison rows.
 
     ``reuse``: a clip whose video and ground truth are already in ``out_dir`` is not
-    rendered again (to compare models on the very same footage)."""
+    rendered again (to compare models on the very same footage). ``foot_lock=False``:
+    the pipeline's ``--no-foot-lock``."""
     from dataclasses import replace
 
     from .render import SceneSpec, render_sequence
@@ -155,7 +157,8 @@ def evaluate(clips: dict[str, np.ndarray], out_dir: str | Path, *, size: int = 3
             out = render_sequence(joints, out_dir, name=safe, spec=spec, progress=progress,
                                   motion=name)
             video, truth = out.video, out.ground_truth
-        result = lift_clip(video, truth, None if use_default else model, smoothing)
+        result = lift_clip(video, truth, None if use_default else model, smoothing,
+                           foot_lock=foot_lock)
         rows += compare(result, truth, name)
     return rows
 
