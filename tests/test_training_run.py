@@ -185,3 +185,25 @@ def test_resume_with_an_augmentation_change(fake_dir, tmp_path) -> None:
     assert saved["augment"]["det_residual_prob"] == 0.5
     changes = [json.loads(line) for line in open(out / "recipe_changes.jsonl")]
     assert changes == [{"step": 3, "augment": {"det_residual_prob": 0.5}}]
+
+
+def test_fine_tune_starts_from_another_runs_network(fake_dir, tmp_path) -> None:
+    """init_from: the new run starts from the source run's model tensors (not a fresh
+    network), with a fresh optimizer and step count, and records its source."""
+    cfg = _cfg(fake_dir, epochs=3, batch_size=16, input_source="reproject")
+    train(replace(cfg, max_steps=4), tmp_path / "src", progress=False)
+    src = read_checkpoint(tmp_path / "src" / CHECKPOINT)
+    tuned = replace(cfg, max_steps=1, lr=1e-9, init_from=str(tmp_path / "src" / CHECKPOINT),
+                    augment=replace(cfg.augment, pose_prob=0.5, pose_trunk_deg=30.0))
+    out = train(tuned, tmp_path / "ft", progress=False)
+    assert out["step"] == 1
+    info = json.loads((tmp_path / "ft" / "init.json").read_text())
+    assert info["step"] == 4 and len(info["sha256"]) == 64
+    ft = read_checkpoint(tmp_path / "ft" / CHECKPOINT)
+    weights = [k for k, v in src["model"].items() if k.endswith("weight") and v.ndim > 1]
+    for k in weights:  # lr 1e-9: one step barely moves the weights it started from
+        torch.testing.assert_close(ft["model"][k], src["model"][k], atol=1e-6, rtol=0)
+    assert int(ft["sched"]["last_epoch"]) == 1
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        train(replace(tuned, init_from=str(tmp_path / "missing.safetensors")),
+              tmp_path / "bad", progress=False)

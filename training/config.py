@@ -60,6 +60,8 @@ class TrainConfig:
     max_minutes: float = 0.0                        # 0 = no limit
     max_steps: int = 0                              # 0 = no limit (tests)
     threads: int = 1                                # torch CPU threads
+    init_from: str = ""                             # fine-tune: start from this run's
+                                                    # checkpoint (model tensors only)
 
     def __post_init__(self) -> None:
         if self.input_source not in INPUT_SOURCES:

@@ -19,6 +19,9 @@ or with ``all_frames`` ``"y": (B, T, 17, 3)``, every frame of the window (Eq. 15
   from one of the sequence's real cameras (the sample's own camera when it uses a real
   one, so that the input is then exactly the detection) and mirrored with the sample.
   Only training subjects' detections are read; evaluation subjects never are.
+  With ``pose_prob`` a share of the windows first gets a new body pose
+  (``training.pose_augment``: bone lengths, limb swings, knee / elbow flexion, trunk bend);
+  a detector residual then applies to the changed pose as plain detector-like noise.
 
 Screen normalisation is exactly ``dgnet_core.lifting.normalize_screen``:
 ``px / w * 2 - [1, h / w]``.
@@ -34,6 +37,7 @@ from dgnet_core.lifting import normalize_intrinsics, window_indices
 from dgnet_core.skeleton import FLIP_PERM
 
 from .h36m import H36MData, project
+from .pose_augment import PoseAugmentConfig, augment_poses
 
 _FLIP = np.array(FLIP_PERM)
 
@@ -181,6 +185,16 @@ class AugmentConfig:
     outlier_prob: float = 0.01                           # per joint and frame
     in_channels: int = 3
     det_residual_prob: float = 0.0                       # samples with a real detector error
+    # new body poses (training/pose_augment.py); all off at zero
+    pose_prob: float = 0.0                               # share of windows changed
+    pose_bone_scale: float = 0.0                         # bone length factor 1 +- this
+    pose_swing_deg: float = 0.0                          # thigh / upper-arm swing std
+    pose_hinge_deg: float = 0.0                          # knee / elbow flexion change std
+    pose_trunk_deg: float = 0.0                          # largest forward bend of the trunk
+
+    def pose_augment(self) -> PoseAugmentConfig:
+        return PoseAugmentConfig(self.pose_prob, self.pose_bone_scale, self.pose_swing_deg,
+                                 self.pose_hinge_deg, self.pose_trunk_deg)
 
 
 def _rot_x(a):
@@ -243,6 +257,7 @@ class ReprojectSampler:
                  cfg: AugmentConfig | None = None, frame_step: int = 1, actions=None,
                  all_frames: bool = False) -> None:
         self.cfg = cfg or AugmentConfig()
+        self.pose_cfg = self.cfg.pose_augment()
         self.num_frames = num_frames
         self.all_frames = all_frames
         poses, starts, ends, subj, keys = [], [], [], [], []
@@ -280,7 +295,7 @@ class ReprojectSampler:
         stride = np.array(cfg.strides)[rng.integers(len(cfg.strides), size=b)]
         off = (np.arange(t) - t // 2)[None] * stride[:, None]
         win = np.clip(g[:, None] + off, self.starts[g, None], self.ends[g, None] - 1)
-        world = self.poses[win]                                   # (B, T, 17, 3)
+        world = augment_poses(self.poses[win], self.pose_cfg, rng)  # (B, T, 17, 3)
         r, centre, f, c, w, h = random_cameras(rng, world[:, t // 2, 0], cfg)
         f2 = np.stack([f, f], -1)
         real = rng.random(b) < cfg.real_camera_prob

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import sys
@@ -184,6 +185,20 @@ def make_optimizer(net: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def init_network(net: DGNet, source: Path, out: Path | None) -> None:
+    """Start ``net`` from the model tensors of another run's checkpoint (a fine-tuning
+    stage: optimizer, schedule and step start fresh); records the source in ``init.json``."""
+    if not source.is_file():
+        raise FileNotFoundError(f"init_from checkpoint not found: {source}")
+    ck = read_checkpoint(source)
+    net.load_state_dict(ck["model"])
+    if out is not None:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        (out / "init.json").write_text(json.dumps(
+            {"init_from": str(source), "sha256": digest, "step": ck["state"]["step"],
+             "samples": ck["state"]["samples"]}, indent=1) + "\n")
+
+
 def train_step(fwd: nn.Module, net: DGNet, opt, b: dict, lam: float = 0.1,
                balanced: bool = False, bf16: bool = False, grad_clip: float = 0.0,
                loss_kind: str = "l2"):
@@ -258,6 +273,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     state = {"step": 0, "epoch": 0, "samples": 0, "train_seconds": 0.0, "done": False}
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, sched)
+    elif cfg.init_from:
+        init_network(net, Path(cfg.init_from), out if rank == 0 else None)
     fwd: nn.Module = _TrainForward(net)
     if world > 1:
         fwd = nn.parallel.DistributedDataParallel(

@@ -1,0 +1,145 @@
+"""New body poses for training (training/pose_augment.py): bounded, smooth, tree-consistent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dgnet_core.skeleton import (
+    BONES,
+    HEAD,
+    HIP,
+    LELB,
+    LFOOT,
+    LKNEE,
+    LWRI,
+    RELB,
+    RFOOT,
+    RKNEE,
+    RWRI,
+    TEMPLATE_POSE,
+)
+from training import h36m
+from training.config import TrainConfig, make_config
+from training.data import AugmentConfig, ReprojectSampler
+from training.fake_h36m import write_fake_h36m
+from training.pose_augment import HINGE_MAX_DEG, PoseAugmentConfig, augment_poses
+
+
+def _standing(batch: int = 64, frames: int = 4) -> np.ndarray:
+    """Upright people facing -Y in a Z-up world (the template pose, arms hanging)."""
+    world = np.asarray(TEMPLATE_POSE, np.float64) - TEMPLATE_POSE[HIP]
+    return np.broadcast_to(world, (batch, frames, 17, 3)).copy()
+
+
+def _lengths(x: np.ndarray) -> np.ndarray:
+    return np.stack([np.linalg.norm(x[..., c, :] - x[..., p, :], axis=-1) for p, c in BONES],
+                    -1)
+
+
+def _bend_deg(x: np.ndarray, joint: int) -> np.ndarray:
+    upper = x[..., joint, :] - x[..., joint - 1, :]
+    lower = x[..., joint + 1, :] - x[..., joint, :]
+    cos = np.sum(upper * lower, -1) / np.linalg.norm(upper, axis=-1) / np.linalg.norm(
+        lower, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_template_is_upright_and_faces_forward() -> None:
+    x = _standing(1, 1)[0, 0]
+    assert x[HEAD, 2] > 0.7 and x[RFOOT, 2] < -0.8          # head up, feet down (metres)
+    assert x[1, 0] < x[4, 0]                                 # left hip at +X: faces -Y
+
+
+def test_off_returns_input_and_draws_nothing() -> None:
+    world = _standing()
+    rng = np.random.default_rng(3)
+    before = rng.bit_generator.state
+    assert augment_poses(world, PoseAugmentConfig(), rng) is world
+    assert rng.bit_generator.state == before
+
+
+def test_rotations_keep_bone_lengths_pelvis_and_window_consistency() -> None:
+    world = _standing()
+    world[:, 1:] += np.linspace(0, 0.05, 3)[None, :, None, None]  # a little motion
+    cfg = PoseAugmentConfig(prob=1.0, limb_swing_deg=30, hinge_deg=40, trunk_bend_deg=45)
+    out = augment_poses(world, cfg, np.random.default_rng(0))
+    np.testing.assert_allclose(_lengths(out), _lengths(world), atol=1e-9)
+    np.testing.assert_allclose(out[:, :, HIP], world[:, :, HIP], atol=1e-12)
+    assert np.abs(out - world).max() > 0.1                   # poses really changed
+    # one change per window: frames that were equal stay equal up to their translation
+    same = _standing(8, 4)
+    o = augment_poses(same, cfg, np.random.default_rng(1))
+    np.testing.assert_allclose(o[:, 1:], np.broadcast_to(o[:, :1], o[:, 1:].shape),
+                               atol=1e-12)
+
+
+def test_bone_scale_is_bounded_and_left_right_symmetric() -> None:
+    world = _standing(200)
+    out = augment_poses(world, PoseAugmentConfig(prob=1.0, bone_scale=0.1),
+                        np.random.default_rng(0))
+    ratio = _lengths(out) / _lengths(world)
+    assert ratio.min() >= 0.9 - 1e-9 and ratio.max() <= 1.1 + 1e-9
+    assert ratio.std() > 0.03
+    child = [c for _, c in BONES]
+    for left, right in ((5, 2), (6, 3), (12, 15), (13, 16), (4, 1), (11, 14)):
+        np.testing.assert_allclose(ratio[..., child.index(left)],
+                                   ratio[..., child.index(right)])
+
+
+def test_hinges_stay_anatomical() -> None:
+    """Knees bend backwards and elbows forwards, never past straight or HINGE_MAX_DEG."""
+    world = _standing(400)
+    out = augment_poses(world, PoseAugmentConfig(prob=1.0, hinge_deg=60),
+                        np.random.default_rng(0))
+    for j in (RKNEE, LKNEE, RELB, LELB):
+        bend = _bend_deg(out[:, 0], j)
+        assert bend.max() <= HINGE_MAX_DEG + 1e-6 and bend.max() > 60
+    for foot, knee in ((RFOOT, RKNEE), (LFOOT, LKNEE)):      # ankle behind the knee (+Y)
+        assert (out[:, 0, foot, 1] - out[:, 0, knee, 1]).min() > -1e-9
+    for wrist, elbow in ((RWRI, RELB), (LWRI, LELB)):        # hand in front of the elbow
+        assert (out[:, 0, wrist, 1] - out[:, 0, elbow, 1]).max() < 1e-9
+    # a bent knee is bent further or straightened about its own axis, still backwards
+    bent = augment_poses(world, PoseAugmentConfig(prob=1.0, hinge_deg=60),
+                         np.random.default_rng(1))
+    again = augment_poses(bent, PoseAugmentConfig(prob=1.0, hinge_deg=60),
+                          np.random.default_rng(2))
+    assert _bend_deg(again[:, 0], RKNEE).max() <= HINGE_MAX_DEG + 1e-6
+    assert (again[:, 0, RFOOT, 1] - again[:, 0, RKNEE, 1]).min() > -1e-9
+
+
+def test_trunk_bends_mostly_forwards_and_prob_is_a_share() -> None:
+    world = _standing(2000)
+    out = augment_poses(world, PoseAugmentConfig(prob=0.5, trunk_bend_deg=60),
+                        np.random.default_rng(0))
+    moved = np.abs(out - world).max(axis=(1, 2, 3)) > 1e-9
+    assert 0.45 < moved.mean() < 0.55
+    forward = -out[moved, 0, HEAD, 1]
+    assert (forward > 0).mean() > 0.6 and forward.max() > 0.5  # head well in front
+
+
+@pytest.fixture(scope="module")
+def fake_data(tmp_path_factory):
+    return h36m.load(write_fake_h36m(tmp_path_factory.mktemp("fake_h36m")))
+
+
+def test_sampler_uses_it_only_when_asked(fake_data) -> None:
+    idx = np.arange(16)
+    plain = ReprojectSampler(fake_data, ["S1"], cfg=AugmentConfig())
+    posed = ReprojectSampler(fake_data, ["S1"], cfg=AugmentConfig(
+        pose_prob=1.0, pose_swing_deg=30, pose_hinge_deg=30, pose_trunk_deg=30))
+    a = plain.batch(idx, np.random.default_rng(5))
+    b = posed.batch(idx, np.random.default_rng(5))
+    assert a["x"].shape == b["x"].shape and a["y"].shape == b["y"].shape
+    assert np.abs(a["y"] - b["y"]).max() > 0.05
+    again = plain.batch(idx, np.random.default_rng(5))
+    np.testing.assert_array_equal(a["x"], again["x"])
+
+
+def test_config_round_trip_and_old_configs_load() -> None:
+    cfg = make_config("default", augment_sets=["pose_prob=0.5", "pose_trunk_deg=40"])
+    back = TrainConfig.from_json(cfg.to_json())
+    assert back.augment.pose_augment() == PoseAugmentConfig(prob=0.5, trunk_bend_deg=40)
+    old = cfg.to_json().replace('"pose_prob": 0.5,', "").replace('"init_from": "",', "")
+    assert "pose_prob" not in old
+    assert TrainConfig.from_json(old).augment.pose_prob == 0.0

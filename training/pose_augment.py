@@ -1,0 +1,156 @@
+"""New body poses from Human3.6M's: random, anatomically bounded changes to 3D windows.
+
+Human3.6M has 15 actions by 5 training subjects, so a lifter trained on it has seen few
+crouches, deep bends or raised limbs and one family of body proportions. This module makes
+new poses from each training window (in the spirit of PoseAug, Gong et al., CVPR 2021, but
+random rather than learned):
+
+- **bone lengths**: every bone scaled by a random factor, the same for its left and right
+  twin (body proportions; also covers skeletons whose joints sit a little differently);
+- **limb swing**: each thigh and upper arm rotated about its hip or shoulder by a random
+  rotation (random axis, Gaussian angle), carrying the limb below it;
+- **hinge flexion**: each knee and elbow bent or straightened about its own hinge axis,
+  kept between straight and ``HINGE_MAX_DEG`` (a knee never bends backwards);
+- **trunk bend**: the upper body rotated about the pelvis, mostly forwards (bending,
+  crouching, picking things up), with a smaller sideways lean.
+
+One change is drawn per window and applied to all of its frames, so the motion inside the
+window stays smooth. Everything works on bone vectors (child minus parent) in the skeleton's
+tree, so rotations keep bone lengths exactly and the pelvis stays where it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from dgnet_core.skeleton import (
+    HIP,
+    LELB,
+    LHIP,
+    LKNEE,
+    LSHO,
+    PARENTS,
+    RELB,
+    RHIP,
+    RKNEE,
+    RSHO,
+    SPINE,
+    THORAX,
+)
+
+HINGE_MAX_DEG = 150.0  # the most a knee or elbow bends here (0 = straight)
+_STRAIGHT_DEG = 10.0   # below this the hinge axis comes from the body, not the limb
+
+
+@dataclass(frozen=True)
+class PoseAugmentConfig:
+    """How strongly ``augment_poses`` changes a window (all off at zero)."""
+
+    prob: float = 0.0             # share of windows that are changed
+    bone_scale: float = 0.0       # bone length factors uniform in 1 +- bone_scale
+    limb_swing_deg: float = 0.0   # std of the thigh / upper-arm rotation angle
+    hinge_deg: float = 0.0        # std of the change of knee / elbow flexion
+    trunk_bend_deg: float = 0.0   # forward bend uniform in [-0.3, 1] x this; lean 1/3 of it
+
+
+def _subtree(joint: int) -> list[int]:
+    """``joint`` and every joint below it in the tree."""
+    out = [joint]
+    for j in range(joint + 1, len(PARENTS)):
+        if PARENTS[j] in out:
+            out.append(j)
+    return out
+
+
+_BONE_PAIRS = {1: 4, 2: 5, 3: 6, 11: 14, 12: 15, 13: 16}  # left/right twins share a factor
+_SWINGS = ((RHIP, RKNEE), (LHIP, LKNEE), (RSHO, RELB), (LSHO, LELB))  # (proximal, child)
+# (hinge joint, child below it, +1 knee flexes backwards / -1 elbow flexes forwards)
+_HINGES = ((RKNEE, RKNEE + 1, 1.0), (LKNEE, LKNEE + 1, 1.0),
+           (RELB, RELB + 1, -1.0), (LELB, LELB + 1, -1.0))
+
+
+def _to_bones(x: np.ndarray) -> np.ndarray:
+    bones = x.copy()
+    for j, p in enumerate(PARENTS):
+        if p >= 0:
+            bones[..., j, :] = x[..., j, :] - x[..., p, :]
+    return bones
+
+
+def _from_bones(bones: np.ndarray) -> np.ndarray:
+    x = bones.copy()
+    for j, p in enumerate(PARENTS):  # parents come before children
+        if p >= 0:
+            x[..., j, :] = x[..., p, :] + bones[..., j, :]
+    return x
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-9)
+
+
+def _rotate(bones: np.ndarray, joints: list[int], rotvec: np.ndarray) -> None:
+    """Rotate the bone vectors of ``joints`` in every frame of each window, in place."""
+    r = Rotation.from_rotvec(rotvec).as_matrix()                     # (B, 3, 3)
+    bones[:, :, joints] = np.einsum("bik,btjk->btji", r, bones[:, :, joints])
+
+
+def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Changed copies of the 3D windows ``world`` (B, T, 17, 3), world axes with Z up.
+
+    Windows not drawn (probability ``1 - cfg.prob``) come back unchanged. Draws nothing
+    from ``rng`` when ``cfg.prob`` is 0, so a run without it keeps its random stream.
+    """
+    if cfg.prob <= 0:
+        return world
+    pick = np.flatnonzero(rng.random(len(world)) < cfg.prob)
+    if len(pick) == 0:
+        return world
+    x = world[pick].astype(np.float64)
+    b, t = x.shape[:2]
+    mid = t // 2
+    bones = _to_bones(x)
+
+    if cfg.bone_scale > 0:
+        factor = rng.uniform(1 - cfg.bone_scale, 1 + cfg.bone_scale, size=(b, len(PARENTS)))
+        for left, right in _BONE_PAIRS.items():
+            factor[:, right] = factor[:, left]
+        factor[:, HIP] = 1.0
+        bones *= factor[:, None, :, None]
+
+    # body axes at the window's middle frame: the person's left and up
+    left = _unit(x[:, mid, LHIP] - x[:, mid, RHIP])
+    up = _unit(x[:, mid, THORAX] - x[:, mid, HIP])
+    forward = _unit(np.cross(left, up))
+
+    if cfg.hinge_deg > 0:
+        for joint, child, sign in _HINGES:
+            upper, lower = bones[:, mid, joint], bones[:, mid, child]
+            cos = np.sum(_unit(upper) * _unit(lower), -1).clip(-1, 1)
+            bend = np.degrees(np.arccos(cos))                         # 0 = straight
+            axis = np.cross(upper, lower)
+            straight = bend < _STRAIGHT_DEG
+            axis[straight] = sign * left[straight]
+            new = np.clip(bend + rng.normal(size=b) * cfg.hinge_deg, 0.0, HINGE_MAX_DEG)
+            delta = np.where(straight, np.maximum(new - bend, 0.0), new - bend)
+            _rotate(bones, _subtree(child), _unit(axis) * np.radians(delta)[:, None])
+
+    if cfg.limb_swing_deg > 0:
+        for _, child in _SWINGS:
+            axis = _unit(rng.normal(size=(b, 3)))
+            angle = np.clip(rng.normal(size=b), -2, 2) * np.radians(cfg.limb_swing_deg)
+            _rotate(bones, _subtree(child), axis * angle[:, None])
+
+    if cfg.trunk_bend_deg > 0:
+        bend = rng.uniform(-0.3, 1.0, size=b) * np.radians(cfg.trunk_bend_deg)
+        lean = rng.normal(size=b) * np.radians(cfg.trunk_bend_deg) / 3
+        rotvec = left * bend[:, None] + forward * lean[:, None]
+        _rotate(bones, _subtree(SPINE), rotvec)
+
+    out = world.copy()
+    out[pick] = _from_bones(bones).astype(world.dtype)
+    return out
