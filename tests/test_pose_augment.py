@@ -16,8 +16,10 @@ from dgnet_core.skeleton import (
     RELB,
     RFOOT,
     RKNEE,
+    RSHO,
     RWRI,
     TEMPLATE_POSE,
+    THORAX,
 )
 from training import h36m
 from training.config import TrainConfig, make_config
@@ -116,6 +118,33 @@ def test_trunk_bends_mostly_forwards_and_prob_is_a_share() -> None:
     assert 0.45 < moved.mean() < 0.55
     forward = -out[moved, 0, HEAD, 1]
     assert (forward > 0).mean() > 0.6 and forward.max() > 0.5  # head well in front
+
+
+def test_crouch_makes_squats_from_hanging_thighs_only() -> None:
+    """Thighs forward, knees ahead of the ankles, trunk leaning forward, lengths kept; a
+    window whose thighs do not hang down (sitting) is left alone."""
+    world = _standing(300)
+    out = augment_poses(world, PoseAugmentConfig(prob=1.0, crouch_prob=1.0),
+                        np.random.default_rng(0))
+    np.testing.assert_allclose(_lengths(out), _lengths(world), atol=1e-9)
+    f = out[:, 0]
+    for hip, knee, foot in ((1, RKNEE, RFOOT), (4, LKNEE, LFOOT)):
+        thigh = f[:, knee] - f[:, hip]
+        flex = np.degrees(np.arctan2(-thigh[:, 1], -thigh[:, 2]))  # forward is -Y
+        assert flex.min() > 30 - 3 * 8 - 5 and flex.max() < 110 + 3 * 8 + 5
+        assert np.median(flex) > 50
+        assert (f[:, foot, 1] > f[:, knee, 1]).all()               # ankle behind the knee
+        assert (_bend_deg(f, knee) <= 180).all()
+    assert (f[:, HEAD, 1] < world[:, 0, HEAD, 1]).all()            # trunk leans forward
+    down = f[:, HIP] - f[:, THORAX]                                # arms forward in half
+    arm = f[:, RELB] - f[:, RSHO]
+    lift = np.degrees(np.arccos(np.sum(arm * down, -1) / np.linalg.norm(arm, axis=-1)
+                                / np.linalg.norm(down, axis=-1)))
+    assert 0.35 < (lift > 25).mean() < 0.65 and lift.max() < 110
+    sitting = out.copy()                                           # thighs now forward
+    again = augment_poses(sitting, PoseAugmentConfig(prob=1.0, crouch_prob=1.0),
+                          np.random.default_rng(1))
+    np.testing.assert_allclose(again, sitting, atol=1e-12)
 
 
 @pytest.fixture(scope="module")

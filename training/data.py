@@ -191,10 +191,12 @@ class AugmentConfig:
     pose_swing_deg: float = 0.0                          # thigh / upper-arm swing std
     pose_hinge_deg: float = 0.0                          # knee / elbow flexion change std
     pose_trunk_deg: float = 0.0                          # largest forward bend of the trunk
+    pose_crouch_prob: float = 0.0                        # share turned into squats
 
     def pose_augment(self) -> PoseAugmentConfig:
         return PoseAugmentConfig(self.pose_prob, self.pose_bone_scale, self.pose_swing_deg,
-                                 self.pose_hinge_deg, self.pose_trunk_deg)
+                                 self.pose_hinge_deg, self.pose_trunk_deg,
+                                 self.pose_crouch_prob)
 
 
 def _rot_x(a):

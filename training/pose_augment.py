@@ -12,7 +12,14 @@ random rather than learned):
 - **hinge flexion**: each knee and elbow bent or straightened about its own hinge axis,
   kept between straight and ``HINGE_MAX_DEG`` (a knee never bends backwards);
 - **trunk bend**: the upper body rotated about the pelvis, mostly forwards (bending,
-  crouching, picking things up), with a smaller sideways lean.
+  crouching, picking things up), with a smaller sideways lean;
+- **crouch**: a window whose thighs hang down becomes a squat or crouch: both hips flexed
+  30-110°, the knees bent so the shins lean forward 0-45° (knees over the toes), the trunk
+  leaning forward with it, and in half of them the arms raised forward 30-100° (the
+  counterweight of a squat). Human3.6M has sitting but no squatting, and seen from the
+  front the two differ mostly in depth: a lifter trained without squats reads a deep squat
+  with the arms forward as sitting on the floor with the legs stretched toward the camera
+  and the arms behind.
 
 One change is drawn per window and applied to all of its frames, so the motion inside the
 window stays smooth. Everything works on bone vectors (child minus parent) in the skeleton's
@@ -54,6 +61,8 @@ class PoseAugmentConfig:
     limb_swing_deg: float = 0.0   # std of the thigh / upper-arm rotation angle
     hinge_deg: float = 0.0        # std of the change of knee / elbow flexion
     trunk_bend_deg: float = 0.0   # forward bend uniform in [-0.3, 1] x this; lean 1/3 of it
+    crouch_prob: float = 0.0      # share of the changed windows with hanging thighs that
+                                  # become a squat / crouch
 
 
 def _subtree(joint: int) -> list[int]:
@@ -65,6 +74,10 @@ def _subtree(joint: int) -> list[int]:
     return out
 
 
+_CROUCH_HIP_DEG = (30.0, 110.0)   # hip flexion of a crouch
+_CROUCH_SHIN_DEG = (0.0, 45.0)    # forward lean of its shins
+_CROUCH_ARMS_DEG = (30.0, 100.0)  # shoulder flexion when the arms reach forward
+_HANGING_DEG = 30.0               # thighs within this of straight down may crouch
 _BONE_PAIRS = {1: 4, 2: 5, 3: 6, 11: 14, 12: 15, 13: 16}  # left/right twins share a factor
 _SWINGS = ((RHIP, RKNEE), (LHIP, LKNEE), (RSHO, RELB), (LSHO, LELB))  # (proximal, child)
 # (hinge joint, child below it, +1 knee flexes backwards / -1 elbow flexes forwards)
@@ -98,6 +111,30 @@ def _rotate(bones: np.ndarray, joints: list[int], rotvec: np.ndarray) -> None:
     bones[:, :, joints] = np.einsum("bik,btjk->btji", r, bones[:, :, joints])
 
 
+def _crouch(bones: np.ndarray, left: np.ndarray, up: np.ndarray, mid: int, prob: float,
+            rng: np.random.Generator) -> None:
+    """Turn windows whose thighs hang down into squats (see the module), in place."""
+    b = len(bones)
+    thighs = [bones[:, mid, knee] for _, knee in _SWINGS[:2]]
+    hanging = np.all([np.degrees(np.arccos(np.sum(_unit(t) * -up, -1).clip(-1, 1)))
+                      < _HANGING_DEG for t in thighs], axis=0)
+    pick = hanging & (rng.random(b) < prob)
+    hip = np.radians(rng.uniform(*_CROUCH_HIP_DEG, size=b))
+    shin = np.radians(rng.uniform(*_CROUCH_SHIN_DEG, size=b))
+    trunk = hip * rng.uniform(0.2, 0.6, size=b)
+    arms = np.where(rng.random(b) < 0.5, np.radians(rng.uniform(*_CROUCH_ARMS_DEG, size=b)),
+                    0.0)
+    side = np.radians(rng.normal(size=(b, 2)) * 8.0)           # a little asymmetry
+    on = pick[:, None]
+    for col, (_, knee) in enumerate(_SWINGS[:2]):              # thighs forward, knees bent
+        flex = np.where(pick, hip + side[:, col], 0.0)
+        _rotate(bones, _subtree(knee), -left * flex[:, None])
+        _rotate(bones, _subtree(knee + 1), left * (flex + np.where(pick, shin, 0.0))[:, None])
+    _rotate(bones, _subtree(SPINE), np.where(on, left * trunk[:, None], 0.0))
+    for _, elbow in _SWINGS[2:]:                               # arms forward
+        _rotate(bones, _subtree(elbow), np.where(on, -left * arms[:, None], 0.0))
+
+
 def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
                   rng: np.random.Generator) -> np.ndarray:
     """Changed copies of the 3D windows ``world`` (B, T, 17, 3), world axes with Z up.
@@ -126,6 +163,9 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
     left = _unit(x[:, mid, LHIP] - x[:, mid, RHIP])
     up = _unit(x[:, mid, THORAX] - x[:, mid, HIP])
     forward = _unit(np.cross(left, up))
+
+    if cfg.crouch_prob > 0:
+        _crouch(bones, left, up, mid, cfg.crouch_prob, rng)
 
     if cfg.hinge_deg > 0:
         for joint, child, sign in _HINGES:
