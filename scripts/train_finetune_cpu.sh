@@ -18,7 +18,10 @@ MINUTES=${1:?minutes}; THREADS=${2:-2}; RUN=${3:-training/finetune_pose}
 shift $(( $# < 3 ? $# : 3 ))
 SOURCE=training/long_run
 if [ ! -f "$RUN/config.json" ]; then
-    mkdir -p "$RUN"
+    if [ ! -f "$SOURCE/checkpoint.safetensors" ]; then
+        echo "error: no long-run checkpoint to start from: $SOURCE/checkpoint.safetensors" >&2
+        exit 1
+    fi
     .venv/bin/python - "$SOURCE/config.json" "$RUN/config.json" \
         "$SOURCE/checkpoint.safetensors" "$@" <<'PY'
 import sys
@@ -28,13 +31,20 @@ from pathlib import Path
 from training.config import TrainConfig, _apply
 
 src, dst, ckpt, *extra = sys.argv[1:]
-cfg = TrainConfig.from_json(Path(src).read_text())
 pose = {"pose_prob": 0.5, "pose_bone_scale": 0.08, "pose_swing_deg": 20.0,
         "pose_hinge_deg": 25.0, "pose_trunk_deg": 35.0}
-cfg = replace(cfg, init_from=ckpt, lr=1.5e-4, lr_schedule="cosine", warmup_steps=300,
-              min_lr_frac=0.01, epochs=5, seed=1, augment=_apply(cfg.augment, pose))
-if extra:
-    cfg = replace(cfg, augment=_apply(cfg.augment, dict(e.split("=", 1) for e in extra)))
+try:
+    for item in extra:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"{item!r} is not KEY=VALUE")
+        pose[key] = value
+    cfg = TrainConfig.from_json(Path(src).read_text())
+    cfg = replace(cfg, init_from=ckpt, lr=1.5e-4, lr_schedule="cosine", warmup_steps=300,
+                  min_lr_frac=0.01, epochs=5, seed=1, augment=_apply(cfg.augment, pose))
+except (OSError, ValueError, TypeError) as exc:
+    sys.exit(f"error: {exc}")
+Path(dst).parent.mkdir(parents=True, exist_ok=True)
 Path(dst).write_text(cfg.to_json())
 PY
 fi

@@ -33,15 +33,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from dgnet_core.rotations import normalize as _unit
 from dgnet_core.skeleton import (
+    CHILDREN,
     HIP,
+    LEFT,
     LELB,
     LHIP,
     LKNEE,
     LSHO,
+    NUM_JOINTS,
     PARENTS,
     RELB,
     RHIP,
+    RIGHT,
     RKNEE,
     RSHO,
     SPINE,
@@ -67,18 +72,16 @@ class PoseAugmentConfig:
 
 def _subtree(joint: int) -> list[int]:
     """``joint`` and every joint below it in the tree."""
-    out = [joint]
-    for j in range(joint + 1, len(PARENTS)):
-        if PARENTS[j] in out:
-            out.append(j)
-    return out
+    return [joint] + [k for c in CHILDREN[joint] for k in _subtree(c)]
+
+
+_SUBTREES = tuple(_subtree(j) for j in range(NUM_JOINTS))
 
 
 _CROUCH_HIP_DEG = (30.0, 110.0)   # hip flexion of a crouch
 _CROUCH_SHIN_DEG = (0.0, 45.0)    # forward lean of its shins
 _CROUCH_ARMS_DEG = (30.0, 100.0)  # shoulder flexion when the arms reach forward
 _HANGING_DEG = 30.0               # thighs within this of straight down may crouch
-_BONE_PAIRS = {1: 4, 2: 5, 3: 6, 11: 14, 12: 15, 13: 16}  # left/right twins share a factor
 _SWINGS = ((RHIP, RKNEE), (LHIP, LKNEE), (RSHO, RELB), (LSHO, LELB))  # (proximal, child)
 # (hinge joint, child below it, +1 knee flexes backwards / -1 elbow flexes forwards)
 _HINGES = ((RKNEE, RKNEE + 1, 1.0), (LKNEE, LKNEE + 1, 1.0),
@@ -86,10 +89,9 @@ _HINGES = ((RKNEE, RKNEE + 1, 1.0), (LKNEE, LKNEE + 1, 1.0),
 
 
 def _to_bones(x: np.ndarray) -> np.ndarray:
-    bones = x.copy()
-    for j, p in enumerate(PARENTS):
-        if p >= 0:
-            bones[..., j, :] = x[..., j, :] - x[..., p, :]
+    """Bone vectors (child minus parent); the root keeps its position."""
+    bones = x - x[..., [max(p, 0) for p in PARENTS], :]
+    bones[..., HIP, :] = x[..., HIP, :]
     return bones
 
 
@@ -99,10 +101,6 @@ def _from_bones(bones: np.ndarray) -> np.ndarray:
         if p >= 0:
             x[..., j, :] = x[..., p, :] + bones[..., j, :]
     return x
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-9)
 
 
 def _rotate(bones: np.ndarray, joints: list[int], rotvec: np.ndarray) -> None:
@@ -128,11 +126,11 @@ def _crouch(bones: np.ndarray, left: np.ndarray, up: np.ndarray, mid: int, prob:
     on = pick[:, None]
     for col, (_, knee) in enumerate(_SWINGS[:2]):              # thighs forward, knees bent
         flex = np.where(pick, hip + side[:, col], 0.0)
-        _rotate(bones, _subtree(knee), -left * flex[:, None])
-        _rotate(bones, _subtree(knee + 1), left * (flex + np.where(pick, shin, 0.0))[:, None])
-    _rotate(bones, _subtree(SPINE), np.where(on, left * trunk[:, None], 0.0))
+        _rotate(bones, _SUBTREES[knee], -left * flex[:, None])
+        _rotate(bones, _SUBTREES[knee + 1], left * (flex + np.where(pick, shin, 0.0))[:, None])
+    _rotate(bones, _SUBTREES[SPINE], np.where(on, left * trunk[:, None], 0.0))
     for _, elbow in _SWINGS[2:]:                               # arms forward
-        _rotate(bones, _subtree(elbow), np.where(on, -left * arms[:, None], 0.0))
+        _rotate(bones, _SUBTREES[elbow], np.where(on, -left * arms[:, None], 0.0))
 
 
 def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
@@ -154,8 +152,7 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
 
     if cfg.bone_scale > 0:
         factor = rng.uniform(1 - cfg.bone_scale, 1 + cfg.bone_scale, size=(b, len(PARENTS)))
-        for left, right in _BONE_PAIRS.items():
-            factor[:, right] = factor[:, left]
+        factor[:, list(RIGHT)] = factor[:, list(LEFT)]   # left/right twins alike
         factor[:, HIP] = 1.0
         bones *= factor[:, None, :, None]
 
@@ -177,19 +174,19 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
             axis[straight] = sign * left[straight]
             new = np.clip(bend + rng.normal(size=b) * cfg.hinge_deg, 0.0, HINGE_MAX_DEG)
             delta = np.where(straight, np.maximum(new - bend, 0.0), new - bend)
-            _rotate(bones, _subtree(child), _unit(axis) * np.radians(delta)[:, None])
+            _rotate(bones, _SUBTREES[child], _unit(axis) * np.radians(delta)[:, None])
 
     if cfg.limb_swing_deg > 0:
         for _, child in _SWINGS:
             axis = _unit(rng.normal(size=(b, 3)))
             angle = np.clip(rng.normal(size=b), -2, 2) * np.radians(cfg.limb_swing_deg)
-            _rotate(bones, _subtree(child), axis * angle[:, None])
+            _rotate(bones, _SUBTREES[child], axis * angle[:, None])
 
     if cfg.trunk_bend_deg > 0:
         bend = rng.uniform(-0.3, 1.0, size=b) * np.radians(cfg.trunk_bend_deg)
         lean = rng.normal(size=b) * np.radians(cfg.trunk_bend_deg) / 3
         rotvec = left * bend[:, None] + forward * lean[:, None]
-        _rotate(bones, _subtree(SPINE), rotvec)
+        _rotate(bones, _SUBTREES[SPINE], rotvec)
 
     out = world.copy()
     out[pick] = _from_bones(bones).astype(world.dtype)
