@@ -109,14 +109,20 @@ def _rotate(bones: np.ndarray, joints: list[int], rotvec: np.ndarray) -> None:
     bones[:, :, joints] = np.einsum("bik,btjk->btji", r, bones[:, :, joints])
 
 
-def _crouch(bones: np.ndarray, left: np.ndarray, up: np.ndarray, mid: int, prob: float,
+def hanging_thighs(pose: np.ndarray) -> np.ndarray:
+    """(B,) bool: poses (B, 17, 3) whose thighs both hang within ``_HANGING_DEG`` of the
+    trunk's down direction (the windows the crouch may change)."""
+    down = _unit(pose[:, HIP] - pose[:, THORAX])
+    return np.all([np.degrees(np.arccos(np.sum(_unit(pose[:, knee] - pose[:, hip]) * down,
+                                               -1).clip(-1, 1))) < _HANGING_DEG
+                   for hip, knee in _SWINGS[:2]], axis=0)
+
+
+def _crouch(bones: np.ndarray, x: np.ndarray, left: np.ndarray, mid: int, prob: float,
             rng: np.random.Generator) -> None:
     """Turn windows whose thighs hang down into squats (see the module), in place."""
     b = len(bones)
-    thighs = [bones[:, mid, knee] for _, knee in _SWINGS[:2]]
-    hanging = np.all([np.degrees(np.arccos(np.sum(_unit(t) * -up, -1).clip(-1, 1)))
-                      < _HANGING_DEG for t in thighs], axis=0)
-    pick = hanging & (rng.random(b) < prob)
+    pick = hanging_thighs(x[:, mid]) & (rng.random(b) < prob)
     hip = np.radians(rng.uniform(*_CROUCH_HIP_DEG, size=b))
     shin = np.radians(rng.uniform(*_CROUCH_SHIN_DEG, size=b))
     trunk = hip * rng.uniform(0.2, 0.6, size=b)
@@ -162,7 +168,7 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
     forward = _unit(np.cross(left, up))
 
     if cfg.crouch_prob > 0:
-        _crouch(bones, left, up, mid, cfg.crouch_prob, rng)
+        _crouch(bones, x, left, mid, cfg.crouch_prob, rng)
 
     if cfg.hinge_deg > 0:
         for joint, child, sign in _HINGES:
