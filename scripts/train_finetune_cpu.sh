@@ -11,15 +11,19 @@
 # further augmentation fields, e.g. pose_crouch_prob=0.3 (squats). A second call resumes
 # RUN exactly. Stop early and cleanly with: touch RUN/STOP
 #
+# SOURCE=DIR starts from another run folder's checkpoint.safetensors and config.json instead
+# of training/long_run (e.g. an earlier long-run checkpoint taken out of git history, to
+# compare fine-tunes from the same start).
+#
 # Then evaluate it like the long run (see scripts/train_long_cpu.sh) and commit the folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:?minutes}; THREADS=${2:-2}; RUN=${3:-training/finetune_pose}
 shift $(( $# < 3 ? $# : 3 ))
-SOURCE=training/long_run
+SOURCE=${SOURCE:-training/long_run}
 if [ ! -f "$RUN/config.json" ]; then
     if [ ! -f "$SOURCE/checkpoint.safetensors" ]; then
-        echo "error: no long-run checkpoint to start from: $SOURCE/checkpoint.safetensors" >&2
+        echo "error: no checkpoint to start from: $SOURCE/checkpoint.safetensors" >&2
         exit 1
     fi
     .venv/bin/python - "$SOURCE/config.json" "$RUN/config.json" \

@@ -11,10 +11,14 @@ from dgnet_core.skeleton import (
     HIP,
     LELB,
     LFOOT,
+    LHIP,
     LKNEE,
+    LSHO,
     LWRI,
+    NOSE,
     RELB,
     RFOOT,
+    RHIP,
     RKNEE,
     RSHO,
     RWRI,
@@ -25,7 +29,12 @@ from training import h36m
 from training.config import TrainConfig, make_config
 from training.data import AugmentConfig, ReprojectSampler
 from training.fake_h36m import write_fake_h36m
-from training.pose_augment import HINGE_MAX_DEG, PoseAugmentConfig, augment_poses
+from training.pose_augment import (
+    HINGE_MAX_DEG,
+    PoseAugmentConfig,
+    augment_poses,
+    change_conventions,
+)
 
 
 def _standing(batch: int = 64, frames: int = 4) -> np.ndarray:
@@ -147,6 +156,49 @@ def test_crouch_makes_squats_from_hanging_thighs_only() -> None:
     np.testing.assert_allclose(again, sitting, atol=1e-12)
 
 
+def _width(x: np.ndarray, a: int, b: int) -> np.ndarray:
+    return np.linalg.norm(x[..., a, :] - x[..., b, :], axis=-1)
+
+
+def test_conventions_move_joints_not_the_pose() -> None:
+    """Shoulder / hip widths, thorax, nose and head-top heights change within their ranges,
+    the same in every frame of a window; limbs move rigidly; the pelvis stays."""
+    rng = np.random.default_rng(11)
+    world = _standing(200)
+    world[..., THORAX, 2] += 0.056                   # Human3.6M: thorax above the shoulders
+    world += rng.normal(size=(200, 4, 1, 3)) * 0.05  # a little motion between frames
+    out = change_conventions(world, 1.0, rng)
+    assert out.shape == world.shape and not np.shares_memory(out, world)
+    np.testing.assert_allclose(out[..., HIP, :], world[..., HIP, :])
+    for parent, child in ((LSHO, LELB), (LELB, LWRI), (RSHO, RELB), (RELB, RWRI),
+                          (LHIP, LKNEE), (LKNEE, LFOOT), (RHIP, RKNEE), (RKNEE, RFOOT)):
+        np.testing.assert_allclose(out[..., child, :] - out[..., parent, :],
+                                   world[..., child, :] - world[..., parent, :], atol=1e-12)
+    shoulders = _width(out, LSHO, RSHO) / _width(world, LSHO, RSHO)
+    hips = _width(out, LHIP, RHIP) / _width(world, LHIP, RHIP)
+    assert 0.9 <= shoulders.min() and shoulders.max() <= 1.4 and shoulders.std() > 0.1
+    assert 0.85 <= hips.min() and hips.max() <= 1.2
+    np.testing.assert_allclose(shoulders, shoulders[:, :1] * np.ones(4), atol=1e-9)
+    above = out[..., THORAX, 2] - out[..., [LSHO, RSHO], 2].mean(-1)
+    assert above.min() >= -1e-9 and above.max() <= 0.056 + 1e-9 and above.std() > 0.01
+    nose = out[..., NOSE, 2] - world[..., NOSE, 2]
+    head = out[..., HEAD, 2] - world[..., HEAD, 2]
+    assert -0.02 <= nose.min() and nose.max() <= 0.05 and (head - nose).min() >= -0.02
+    np.testing.assert_allclose(nose, nose[:, :1] * np.ones(4), atol=1e-9)
+
+
+def test_conventions_prob_is_a_share_and_zero_is_off() -> None:
+    world = _standing(400)
+    rng = np.random.default_rng(2)
+    out = change_conventions(world, 0.25, rng)
+    changed = np.abs(out - world).max(axis=(1, 2, 3)) > 1e-9
+    assert 0.15 < changed.mean() < 0.35
+    before = rng.bit_generator.state
+    cfg = PoseAugmentConfig(prob=0.0, convention_prob=0.0)
+    assert augment_poses(world, cfg, rng) is world and rng.bit_generator.state == before
+    assert augment_poses(world, PoseAugmentConfig(convention_prob=1.0), rng) is not world
+
+
 @pytest.fixture(scope="module")
 def fake_data(tmp_path_factory):
     return h36m.load(write_fake_h36m(tmp_path_factory.mktemp("fake_h36m")))
@@ -169,6 +221,8 @@ def test_config_round_trip_and_old_configs_load() -> None:
     cfg = make_config("default", augment_sets=["pose_prob=0.5", "pose_trunk_deg=40"])
     back = TrainConfig.from_json(cfg.to_json())
     assert back.augment.pose_augment() == PoseAugmentConfig(prob=0.5, trunk_bend_deg=40)
+    conv = make_config("default", augment_sets=["convention_prob=0.5"])
+    assert TrainConfig.from_json(conv.to_json()).augment.pose_augment().convention_prob == 0.5
     old = cfg.to_json().replace('"pose_prob": 0.5,', "").replace('"init_from": "",', "")
     assert "pose_prob" not in old
     assert TrainConfig.from_json(old).augment.pose_prob == 0.0

@@ -338,6 +338,10 @@ def test_bench_runs_on_fake_data(fake_dir) -> None:
 
     r = bench("tiny", steps=2, warmup=1, data_root=str(fake_dir))
     assert r["samples_per_s"] > 0 and r["batch_size"] == 32
+    assert "matmul_share" not in r
+    p = bench("tiny", steps=2, warmup=1, data_root=str(fake_dir), profile=True)
+    assert 0 < p["matmul_ms_per_step"] < p["profile_ms_per_step"]
+    assert 0 < p["matmul_share"] < 1 and "aten::mm" in p["top_ops_ms_per_step"]
 
 
 def test_compare_runs_draws_held_out_error_against_minutes(tmp_path, capsys) -> None:
@@ -354,4 +358,25 @@ def test_compare_runs_draws_held_out_error_against_minutes(tmp_path, capsys) -> 
     assert compare([f"A={tmp_path / 'a'}", str(tmp_path / "b.csv"), "--out", str(png)]) == 0
     out = capsys.readouterr().out
     assert "| A | 180.5 | 3.0 | 1920 | 3.0 |" in out and "| b | 210.0 | 1.5 |" in out
+    assert png.stat().st_size > 5000
+
+
+def test_compare_runs_puts_a_fine_tune_after_its_source(tmp_path) -> None:
+    from training.compare_runs import main as compare
+    from training.compare_runs import read_curve, samples_before, x_values
+
+    head = ("step,epoch,samples,lr,train_loss,train_mpjpe_mm,val_mpjpe_mm,elapsed_min,"
+            "samples_per_s\n")
+    for name, rows in (("long", "10,1,1000,0.001,1,100,90.0,1.0,90\n"),
+                       ("ft", "5,0.5,500,0.001,1,80,70.0,0.5,90\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "log.csv").write_text(head + rows)
+    (tmp_path / "ft" / "init.json").write_text('{"step": 10, "samples": 1000}')
+    assert samples_before(tmp_path / "long") == 0
+    assert samples_before(tmp_path / "ft") == 1000
+    ft = read_curve(tmp_path / "ft")
+    assert x_values(ft, "samples", 1000) == [0.0015] and x_values(ft, "minutes") == [0.5]
+    png = tmp_path / "h.png"
+    assert compare([str(tmp_path / "long"), str(tmp_path / "ft"), "--x", "samples",
+                    "--out", str(png)]) == 0
     assert png.stat().st_size > 5000

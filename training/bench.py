@@ -6,7 +6,9 @@ Uses the shared Human3.6M files when present, else the synthetic fake data (same
 throughput does not depend on the values). ``--set`` / ``--model`` override fields like
 ``training.train`` does. ``--baseline`` also times the step as it was before v2 (the v1
 network, fp32, batch 64, MPJPE loss) in the same process, alternating rounds, and prints
-both and their ratio.
+both and their ratio. ``--profile`` runs the timed steps under the PyTorch profiler and
+prints the share of step time spent in matrix products (mm, bmm, addmm, ...) and the
+operators that take the most time: the ceiling a faster step can reach with the same maths.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ V1_STEP_SETS = ["batch_size=64", "bf16=false", "loss=mpjpe"]
 
 def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: int = 1,
           batch_size: int | None = None, data_root: str | None = None,
-          sets: list[str] | None = None, model_sets: list[str] | None = None) -> dict:
+          sets: list[str] | None = None, model_sets: list[str] | None = None,
+          profile: bool = False) -> dict:
     cfg = make_config(preset, sets=sets, model_sets=model_sets)
     if batch_size:
         cfg = replace(cfg, batch_size=batch_size)
@@ -56,10 +59,14 @@ def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: in
     rng = np.random.default_rng(0)
     bf16 = cfg.bf16
     t0 = 0.0
+    prof = None
     for i in range(warmup + steps):
         if i == warmup:
             if device.type == "cuda":
                 torch.cuda.synchronize()
+            if profile:
+                prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+                prof.__enter__()
             t0 = time.perf_counter()
         idx = rng.integers(len(source), size=cfg.batch_size)
         b = {k: torch.from_numpy(v).to(device) for k, v in get_batch(source, idx, rng,
@@ -68,12 +75,31 @@ def bench(preset: str = "default", steps: int = 20, warmup: int = 3, threads: in
     if device.type == "cuda":
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
+    if prof is not None:
+        prof.__exit__(None, None, None)
     if tmp is not None:
         tmp.cleanup()
-    return {"preset": preset, "device": str(device), "threads": threads,
+    extra = _profile_summary(prof, steps) if prof is not None else {}
+    return {**extra, "preset": preset, "device": str(device), "threads": threads,
             "batch_size": cfg.batch_size, "bf16": cfg.bf16, "loss": cfg.loss,
             "model_version": cfg.model.version, "steps": steps,
             "samples_per_s": round(steps * cfg.batch_size / dt, 1)}
+
+
+MATMUL_OPS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::addmv_",
+              "aten::ger", "aten::mv")
+
+
+def _profile_summary(prof, steps: int) -> dict:
+    """Milliseconds per step: all operators, matrix products, and the five largest."""
+    rows = prof.key_averages()
+    total = sum(r.self_cpu_time_total for r in rows) / 1000 / steps
+    mat = sum(r.self_cpu_time_total for r in rows if r.key in MATMUL_OPS) / 1000 / steps
+    top = sorted(rows, key=lambda r: -r.self_cpu_time_total)[:5]
+    return {"profile_ms_per_step": round(total, 1), "matmul_ms_per_step": round(mat, 1),
+            "matmul_share": round(mat / total, 3),
+            "top_ops_ms_per_step": {r.key: round(r.self_cpu_time_total / 1000 / steps, 1)
+                                    for r in top}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", action="store_true",
                    help="also time the v1 step (fp32, batch 64), alternating rounds")
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--profile", action="store_true",
+                   help="profile the timed steps: share of time in matrix products")
     a = p.parse_args(argv)
     runs: dict[str, list[float]] = {"new": [], "v1": []}
     for _ in range(a.rounds):
-        r = bench(a.preset, a.steps, a.warmup, a.threads, a.batch_size, a.data, a.set, a.model)
+        r = bench(a.preset, a.steps, a.warmup, a.threads, a.batch_size, a.data, a.set, a.model,
+                  a.profile)
         print(json.dumps(r), flush=True)
         runs["new"].append(r["samples_per_s"])
         if a.baseline:

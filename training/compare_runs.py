@@ -3,13 +3,17 @@
 Reads each run folder's ``log.csv`` (written by ``training.train``) and draws held-out
 MPJPE against training minutes, one line per run, on one PNG: the way to choose a recipe
 by accuracy per CPU-hour. Prints a table of the best held-out value of each run and the
-minute it was reached. ``LABEL=RUN`` names a line.
+minute it was reached. ``LABEL=RUN`` names a line. ``--x samples`` draws against training
+samples instead, and a fine-tune (a run folder with ``init.json``) then starts at its
+source checkpoint's sample count, so a long run and the fine-tunes branching off it show
+as one history.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 
@@ -24,19 +28,36 @@ def read_curve(run: Path) -> list[tuple[float, float, int]]:
                 for r in csv.DictReader(f) if r["val_mpjpe_mm"]]
 
 
+def samples_before(run: Path) -> int:
+    """Samples the run's starting network had seen (a fine-tune's ``init.json``), else 0."""
+    init = run / "init.json"
+    return int(json.loads(init.read_text()).get("samples", 0)) if init.is_file() else 0
+
+
+def x_values(pts: list[tuple[float, float, int]], x: str, offset: int = 0) -> list[float]:
+    """Minutes, or millions of samples counted from ``offset``, of a curve's points."""
+    return [p[0] for p in pts] if x == "minutes" else [(p[2] + offset) / 1e6 for p in pts]
+
+
 def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path,
-         title: str = "held-out MPJPE against training time") -> Path:
+         title: str = "held-out MPJPE against training time", x: str = "minutes",
+         offsets: dict[str, int] | None = None, ymax: float | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
+    offsets = offsets or {}
     for label, pts in curves.items():
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=label)
-    ax.set_xlabel("training minutes (wall clock)")
+            ax.plot(x_values(pts, x, offsets.get(label, 0)), [p[1] for p in pts], "o-", ms=3,
+                    label=label)
+    ax.set_xlabel("training minutes (wall clock)" if x == "minutes"
+                  else "training samples (millions)")
     ax.set_ylabel("held-out MPJPE (mm)")
+    if ymax is not None:
+        ax.set_ylim(top=ymax)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -52,13 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("runs", nargs="+", help="run folders or log CSVs, optionally LABEL=PATH")
     p.add_argument("--out", required=True, help="PNG to write")
     p.add_argument("--title", default="held-out MPJPE against training time")
+    p.add_argument("--x", choices=("minutes", "samples"), default="minutes",
+                   help="horizontal axis (samples: fine-tunes start at their source's count)")
+    p.add_argument("--ymax", type=float, help="top of the vertical axis (mm)")
     a = p.parse_args(argv)
-    curves = {}
+    curves, offsets = {}, {}
     for item in a.runs:
         label, _, path = item.rpartition("=")
         run = Path(path)
         curves[label or run.stem] = read_curve(run)
-    plot(curves, Path(a.out), a.title)
+        offsets[label or run.stem] = samples_before(run)
+    plot(curves, Path(a.out), a.title, a.x, offsets, a.ymax)
     print("| run | best held-out MPJPE (mm) | at minute | samples | last minute |")
     print("|---|---:|---:|---:|---:|")
     for label, pts in curves.items():

@@ -20,7 +20,9 @@ or with ``all_frames`` ``"y": (B, T, 17, 3)``, every frame of the window (Eq. 15
   one, so that the input is then exactly the detection) and mirrored with the sample.
   Only training subjects' detections are read; evaluation subjects never are.
   With ``pose_prob`` a share of the windows first gets a new body pose
-  (``training.pose_augment``: bone lengths, limb swings, knee / elbow flexion, trunk bend);
+  (``training.pose_augment``: bone lengths, limb swings, knee / elbow flexion, trunk bend)
+  and with ``convention_prob`` other joint conventions (shoulder and hip widths, thorax,
+  neck and head-top heights);
   a detector residual then applies to the changed pose as plain detector-like noise.
 
 Screen normalisation is exactly ``dgnet_core.lifting.normalize_screen``:
@@ -192,11 +194,12 @@ class AugmentConfig:
     pose_hinge_deg: float = 0.0                          # knee / elbow flexion change std
     pose_trunk_deg: float = 0.0                          # largest forward bend of the trunk
     pose_crouch_prob: float = 0.0                        # share turned into squats
+    convention_prob: float = 0.0                         # windows with other joint conventions
 
     def pose_augment(self) -> PoseAugmentConfig:
         return PoseAugmentConfig(self.pose_prob, self.pose_bone_scale, self.pose_swing_deg,
                                  self.pose_hinge_deg, self.pose_trunk_deg,
-                                 self.pose_crouch_prob)
+                                 self.pose_crouch_prob, self.convention_prob)
 
 
 def _rot_x(a):

@@ -20,6 +20,16 @@ random rather than learned):
   front the two differ mostly in depth: a lifter trained without squats reads a deep squat
   with the arms forward as sitting on the floor with the legs stretched toward the camera
   and the arms behind.
+- **joint conventions** (``convention_prob``, independent of the pose changes): where the
+  joints sit on the body differs between skeletons. Human3.6M's shoulder joints are 27 cm
+  apart with the thorax 5-6 cm above the line between them; the joints this product builds
+  from MediaPipe's landmarks (``dgnet_core.skeleton``) put the thorax on that line, and
+  MediaPipe's shoulder landmarks on a real adult sit nearer the outside of the shoulder
+  (32-41 cm apart). Other rigs and detectors place the hips, neck and head top
+  differently again. A changed window gets wider or narrower shoulders and hips (each
+  limb moved rigidly with its root joint), the thorax lowered anywhere between its own
+  height and the shoulder line, and the neck/nose and head-top joints moved up or down.
+  Bone lengths change with it; the pose does not.
 
 One change is drawn per window and applied to all of its frames, so the motion inside the
 window stays smooth. Everything works on bone vectors (child minus parent) in the skeleton's
@@ -36,12 +46,14 @@ from scipy.spatial.transform import Rotation
 from dgnet_core.rotations import normalize as _unit
 from dgnet_core.skeleton import (
     CHILDREN,
+    HEAD,
     HIP,
     LEFT,
     LELB,
     LHIP,
     LKNEE,
     LSHO,
+    NOSE,
     NUM_JOINTS,
     PARENTS,
     RELB,
@@ -68,6 +80,7 @@ class PoseAugmentConfig:
     trunk_bend_deg: float = 0.0   # forward bend uniform in [-0.3, 1] x this; lean 1/3 of it
     crouch_prob: float = 0.0      # share of the changed windows with hanging thighs that
                                   # become a squat / crouch
+    convention_prob: float = 0.0  # share of all windows whose joint conventions change
 
 
 def _subtree(joint: int) -> list[int]:
@@ -81,6 +94,10 @@ _SUBTREES = tuple(_subtree(j) for j in range(NUM_JOINTS))
 _CROUCH_HIP_DEG = (30.0, 110.0)   # hip flexion of a crouch
 _CROUCH_SHIN_DEG = (0.0, 45.0)    # forward lean of its shins
 _CROUCH_ARMS_DEG = (30.0, 100.0)  # shoulder flexion when the arms reach forward
+_SHOULDER_WIDTH = (0.9, 1.4)      # factor on the shoulder width (Human3.6M 27 cm)
+_HIP_WIDTH = (0.85, 1.2)          # factor on the hip width (Human3.6M 27 cm)
+_NOSE_SHIFT_M = (-0.02, 0.05)     # neck/nose joint moved along the trunk's up axis
+_HEAD_SHIFT_M = (-0.02, 0.05)     # head top moved further, on top of the nose's shift
 _HANGING_DEG = 30.0               # thighs within this of straight down may crouch
 _SWINGS = ((RHIP, RKNEE), (LHIP, LKNEE), (RSHO, RELB), (LSHO, LELB))  # (proximal, child)
 # (hinge joint, child below it, +1 knee flexes backwards / -1 elbow flexes forwards)
@@ -143,11 +160,19 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
                   rng: np.random.Generator) -> np.ndarray:
     """Changed copies of the 3D windows ``world`` (B, T, 17, 3), world axes with Z up.
 
-    Windows not drawn (probability ``1 - cfg.prob``) come back unchanged. Draws nothing
-    from ``rng`` when ``cfg.prob`` is 0, so a run without it keeps its random stream.
+    Windows not drawn (probability ``1 - cfg.prob``) come back unchanged; then a share
+    ``cfg.convention_prob`` of all windows gets other joint conventions
+    (``change_conventions``). Draws nothing from ``rng`` for a part whose probability is
+    0, so a run without it keeps its random stream.
     """
-    if cfg.prob <= 0:
-        return world
+    out = _change_poses(world, cfg, rng) if cfg.prob > 0 else world
+    if cfg.convention_prob > 0:
+        out = change_conventions(out, cfg.convention_prob, rng)
+    return out
+
+
+def _change_poses(world: np.ndarray, cfg: PoseAugmentConfig,
+                  rng: np.random.Generator) -> np.ndarray:
     pick = np.flatnonzero(rng.random(len(world)) < cfg.prob)
     if len(pick) == 0:
         return world
@@ -196,4 +221,42 @@ def augment_poses(world: np.ndarray, cfg: PoseAugmentConfig,
 
     out = world.copy()
     out[pick] = _from_bones(bones).astype(world.dtype)
+    return out
+
+
+def _spread(x: np.ndarray, centre: int, pair: tuple[int, int], factor: np.ndarray) -> None:
+    """Move the joints ``pair`` away from (factor > 1) or toward the point between them,
+    or ``centre`` when it is a joint, carrying each one's subtree rigidly; in place."""
+    mid = x[:, :, centre] if centre >= 0 else x[:, :, list(pair)].mean(axis=2)
+    for joint in pair:
+        shift = (x[:, :, joint] - mid) * (factor[:, None, None] - 1.0)
+        x[:, :, _SUBTREES[joint]] += shift[:, :, None]
+
+
+def change_conventions(world: np.ndarray, prob: float, rng: np.random.Generator
+                       ) -> np.ndarray:
+    """Copies of the windows ``world`` (B, T, 17, 3) with a share ``prob`` of them given
+    other joint conventions (see the module): shoulder and hip widths, thorax height,
+    neck/nose and head-top height. One draw per window, the same in all of its frames.
+    The pelvis and the pose of every limb stay as they were."""
+    pick = np.flatnonzero(rng.random(len(world)) < prob)
+    if len(pick) == 0:
+        return world
+    x = world[pick].astype(np.float64)
+    b = len(x)
+    shoulders = rng.uniform(*_SHOULDER_WIDTH, size=b)
+    hips = rng.uniform(*_HIP_WIDTH, size=b)
+    thorax = rng.uniform(0.0, 1.0, size=b)              # share of its offset kept
+    nose = rng.uniform(*_NOSE_SHIFT_M, size=b)
+    head = nose + rng.uniform(*_HEAD_SHIFT_M, size=b)
+    _spread(x, -1, (LSHO, RSHO), shoulders)
+    _spread(x, HIP, (LHIP, RHIP), hips)
+    up = _unit(x[:, :, THORAX] - x[:, :, HIP])          # (B, T, 3) per frame
+    line = x[:, :, [LSHO, RSHO]].mean(axis=2)
+    above = np.sum((x[:, :, THORAX] - line) * up, -1, keepdims=True)
+    x[:, :, THORAX] -= up * above * (1.0 - thorax[:, None, None])
+    x[:, :, NOSE] += up * nose[:, None, None]
+    x[:, :, HEAD] += up * head[:, None, None]
+    out = world.copy()
+    out[pick] = x.astype(world.dtype)
     return out

@@ -1,0 +1,31 @@
+"""scripts/convention_check.py: moving a body to other joint conventions keeps its limbs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from dgnet_core.skeleton import LELB, LSHO, LWRI, RFOOT, RKNEE, TEMPLATE_POSE
+
+_SPEC = importlib.util.spec_from_file_location(
+    "convention_check", Path(__file__).resolve().parents[1] / "scripts" / "convention_check.py")
+cc = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(cc)
+
+
+def test_move_to_reaches_the_wanted_conventions_and_keeps_limbs() -> None:
+    rng = np.random.default_rng(0)
+    body = np.asarray(TEMPLATE_POSE, np.float64)[None] + rng.normal(size=(6, 1, 3))
+    have = cc.measure(body)
+    assert abs(have["shoulders"] - 0.34) < 1e-9 and abs(have["thorax"]) < 1e-9
+    want = {"shoulders": 0.267, "hips": 0.272, "thorax": 0.056, "nose": 0.07, "head": 0.157}
+    moved = cc.move_to(body, want)
+    got = cc.measure(moved)
+    for key, value in want.items():
+        assert abs(got[key] - value) < 1e-9, key
+    for a, b in ((LSHO, LELB), (LELB, LWRI), (RKNEE, RFOOT)):
+        np.testing.assert_allclose(moved[:, b] - moved[:, a], body[:, b] - body[:, a],
+                                   atol=1e-12)
+    np.testing.assert_allclose(moved[:, 0], body[:, 0])
