@@ -43,6 +43,14 @@ BONES: tuple[tuple[int, int], ...] = tuple((p, c) for c, p in enumerate(PARENTS)
 CHILDREN: tuple[tuple[int, ...], ...] = tuple(
     tuple(c for c, p in enumerate(PARENTS) if p == j) for j in range(NUM_JOINTS))
 
+
+def _subtree(joint: int) -> tuple[int, ...]:
+    return (joint,) + tuple(k for c in CHILDREN[joint] for k in _subtree(c))
+
+
+# Each joint and every joint below it in the tree (moving a joint with its limb).
+SUBTREES: tuple[tuple[int, ...], ...] = tuple(_subtree(j) for j in range(NUM_JOINTS))
+
 # Left/right mirror pairs (used by the "symmetry" graph style).
 SYMMETRIC_PAIRS: tuple[tuple[int, int], ...] = tuple(zip(LEFT, RIGHT))
 

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dgnet_core.rotations import normalize as _unit  # noqa: E402
 from dgnet_core.skeleton import (  # noqa: E402
-    CHILDREN,
     HEAD,
     HIP,
     LHIP,
@@ -37,14 +37,6 @@ from dgnet_core.skeleton import (  # noqa: E402
 )
 
 LIMBS = [1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]
-
-
-def _subtree(j: int) -> list[int]:
-    return [j] + [k for c in CHILDREN[j] for k in _subtree(c)]
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def measure(poses: np.ndarray) -> dict[str, float]:
@@ -63,13 +55,12 @@ def measure(poses: np.ndarray) -> dict[str, float]:
 
 def move_to(poses: np.ndarray, want: dict[str, float]) -> np.ndarray:
     """Poses (T, 17, 3) with the conventions ``want``, limbs carried rigidly."""
+    from training.pose_augment import spread_joints
+
     x = poses.copy()
     have = measure(x)
-    for pair, centre, key in (((LSHO, RSHO), None, "shoulders"), ((LHIP, RHIP), HIP, "hips")):
-        mid = x[:, list(pair)].mean(1) if centre is None else x[:, centre]
-        for j in pair:
-            shift = (x[:, j] - mid) * (want[key] / have[key] - 1.0)
-            x[:, _subtree(j)] += shift[:, None]
+    for pair, centre, key in (((LSHO, RSHO), -1, "shoulders"), ((LHIP, RHIP), HIP, "hips")):
+        spread_joints(x, centre, pair, np.full(len(x), want[key] / have[key]))
     up = _unit(x[:, THORAX] - x[:, HIP])
     line = (x[:, LSHO] + x[:, RSHO]) / 2
     old_thorax = x[:, THORAX].copy()

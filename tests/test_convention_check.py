@@ -29,3 +29,13 @@ def test_move_to_reaches_the_wanted_conventions_and_keeps_limbs() -> None:
         np.testing.assert_allclose(moved[:, b] - moved[:, a], body[:, b] - body[:, a],
                                    atol=1e-12)
     np.testing.assert_allclose(moved[:, 0], body[:, 0])
+
+
+def test_skeleton_subtrees_follow_the_tree() -> None:
+    from dgnet_core.skeleton import HIP, NUM_JOINTS, PARENTS, SUBTREES, THORAX
+
+    assert sorted(SUBTREES[HIP]) == list(range(NUM_JOINTS))
+    assert SUBTREES[LSHO] == (LSHO, LELB, LWRI) and SUBTREES[LWRI] == (LWRI,)
+    for j, sub in enumerate(SUBTREES):   # every member but j hangs below a member
+        assert sub[0] == j and all(PARENTS[k] in sub for k in sub[1:])
+    assert LSHO in SUBTREES[THORAX] and RKNEE not in SUBTREES[THORAX]

@@ -45,7 +45,6 @@ from scipy.spatial.transform import Rotation
 
 from dgnet_core.rotations import normalize as _unit
 from dgnet_core.skeleton import (
-    CHILDREN,
     HEAD,
     HIP,
     LEFT,
@@ -54,7 +53,6 @@ from dgnet_core.skeleton import (
     LKNEE,
     LSHO,
     NOSE,
-    NUM_JOINTS,
     PARENTS,
     RELB,
     RHIP,
@@ -62,6 +60,7 @@ from dgnet_core.skeleton import (
     RKNEE,
     RSHO,
     SPINE,
+    SUBTREES,
     THORAX,
 )
 
@@ -83,12 +82,7 @@ class PoseAugmentConfig:
     convention_prob: float = 0.0  # share of all windows whose joint conventions change
 
 
-def _subtree(joint: int) -> list[int]:
-    """``joint`` and every joint below it in the tree."""
-    return [joint] + [k for c in CHILDREN[joint] for k in _subtree(c)]
-
-
-_SUBTREES = tuple(_subtree(j) for j in range(NUM_JOINTS))
+_SUBTREES = tuple(list(s) for s in SUBTREES)   # as lists, for fancy indexing
 
 
 _CROUCH_HIP_DEG = (30.0, 110.0)   # hip flexion of a crouch
@@ -224,13 +218,15 @@ def _change_poses(world: np.ndarray, cfg: PoseAugmentConfig,
     return out
 
 
-def _spread(x: np.ndarray, centre: int, pair: tuple[int, int], factor: np.ndarray) -> None:
-    """Move the joints ``pair`` away from (factor > 1) or toward the point between them,
-    or ``centre`` when it is a joint, carrying each one's subtree rigidly; in place."""
-    mid = x[:, :, centre] if centre >= 0 else x[:, :, list(pair)].mean(axis=2)
+def spread_joints(x: np.ndarray, centre: int, pair: tuple[int, int],
+                  factor: np.ndarray) -> None:
+    """Move the joints ``pair`` of poses ``x`` (..., 17, 3) away from (``factor`` > 1) or
+    toward the point between them, or joint ``centre`` when it is >= 0, carrying each
+    one's subtree rigidly; in place. ``factor`` broadcasts against ``x[..., 0, 0]``."""
+    mid = x[..., centre, :] if centre >= 0 else x[..., list(pair), :].mean(axis=-2)
     for joint in pair:
-        shift = (x[:, :, joint] - mid) * (factor[:, None, None] - 1.0)
-        x[:, :, _SUBTREES[joint]] += shift[:, :, None]
+        shift = (x[..., joint, :] - mid) * (np.asarray(factor)[..., None] - 1.0)
+        x[..., _SUBTREES[joint], :] += shift[..., None, :]
 
 
 def change_conventions(world: np.ndarray, prob: float, rng: np.random.Generator
@@ -249,8 +245,8 @@ def change_conventions(world: np.ndarray, prob: float, rng: np.random.Generator
     thorax = rng.uniform(0.0, 1.0, size=b)              # share of its offset kept
     nose = rng.uniform(*_NOSE_SHIFT_M, size=b)
     head = nose + rng.uniform(*_HEAD_SHIFT_M, size=b)
-    _spread(x, -1, (LSHO, RSHO), shoulders)
-    _spread(x, HIP, (LHIP, RHIP), hips)
+    spread_joints(x, -1, (LSHO, RSHO), shoulders[:, None])
+    spread_joints(x, HIP, (LHIP, RHIP), hips[:, None])
     up = _unit(x[:, :, THORAX] - x[:, :, HIP])          # (B, T, 3) per frame
     line = x[:, :, [LSHO, RSHO]].mean(axis=2)
     above = np.sum((x[:, :, THORAX] - line) * up, -1, keepdims=True)
