@@ -33,8 +33,10 @@ from dgnet_core.skeleton import (  # noqa: E402
     NOSE,
     RHIP,
     RSHO,
+    TEMPLATE_POSE,
     THORAX,
 )
+from training.pose_augment import spread_joints  # noqa: E402
 
 LIMBS = [1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]
 
@@ -55,8 +57,6 @@ def measure(poses: np.ndarray) -> dict[str, float]:
 
 def move_to(poses: np.ndarray, want: dict[str, float]) -> np.ndarray:
     """Poses (T, 17, 3) with the conventions ``want``, limbs carried rigidly."""
-    from training.pose_augment import spread_joints
-
     x = poses.copy()
     have = measure(x)
     for pair, centre, key in (((LSHO, RSHO), -1, "shoulders"), ((LHIP, RHIP), HIP, "hips")):
@@ -96,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no rendered clip ground truth (<clip>.npz) under {args.renders}",
               file=sys.stderr)
         return 2
+    lifter = (Lifter.from_default(threads=1) if args.model is None
+              else Lifter.from_file(args.model, threads=1))
     subjects = make_config("default").train_subjects
     data = h36m.load(args.data, subjects=subjects)
     poses = np.concatenate([data.poses[s][a][::50] for s, a in data.sequences(subjects, None)])
     want = measure(poses.astype(np.float64))
-    print("Human3.6M training conventions (cm): "
-          + ", ".join(f"{k} {100 * v:.1f}" for k, v in want.items()))
-    lifter = (Lifter.from_default(threads=1) if args.model is None
-              else Lifter.from_file(args.model, threads=1))
+    for name, conv in (("Human3.6M training subjects", want),
+                       ("procedural mannequin", measure(np.asarray(TEMPLATE_POSE)[None]))):
+        print(f"{name}, conventions (cm): "
+              + ", ".join(f"{k} {100 * v:.1f}" for k, v in conv.items()))
     print("\n| clip | as rendered, all | as rendered, limbs | Human3.6M conventions, all "
           "| Human3.6M conventions, limbs |\n|---|---:|---:|---:|---:|")
     for clip in clips:

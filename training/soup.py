@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from dgnet_core.errors import WeightsError
-from dgnet_core.weights import load_model, read_config, save_weights
+from dgnet_core.weights import load_model, save_weights
 
 
 def _sha256(path: Path) -> str:
@@ -31,11 +31,10 @@ def average_weights(paths: list[str | Path]):
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise ValueError("a soup needs at least two weights files")
-    configs = [read_config(p)[0] for p in paths]
-    if any(c != configs[0] for c in configs[1:]):
+    models = [load_model(p) for p in paths]
+    if any(m.cfg != models[0].cfg for m in models[1:]):
         raise WeightsError("weights files have different configs; only fine-tunes of one "
                            "network can be averaged")
-    models = [load_model(p) for p in paths]
     states = [m.state_dict() for m in models]
     mean = {}
     for key, first in states[0].items():
