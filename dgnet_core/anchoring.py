@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contacts import runs
+from .numeric import runs
 from .skeleton import FEET
 
 

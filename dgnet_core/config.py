@@ -32,6 +32,10 @@ Videos", TIP 2021) fixes the structure; every ablation it reports is reachable f
 * ``num_blocks`` and ``num_frames``.
 * ``factorised``: True = spatial then temporal unit (the paper's); False = one unified
   space-time dynamical graph over all T*J nodes (``DUG``) in place of DSG and DTG.
+* ``input_frame``: ``screen`` (screen-normalised pixels, the paper's) or ``root_ray`` (each
+  window re-projected into a virtual camera looking along the ray through the pelvis, so
+  the input does not depend on where the person stands in the picture; our deviation,
+  ``dgnet_core.input_frame``, measured in docs/BENCHMARKS.md).
 * ``output``: ``xyz`` (root-relative camera XYZ), ``balanced`` (Table XI as its discussion
   defines it: ``P = ((X + X_bar) / 2, (Y + Y_bar) / 2, Z)`` with ``X_bar = Z (U - c_x) / f``)
   or ``balanced_xyzd`` (before v2: a 4th depth channel, Z averaged as well).
@@ -61,6 +65,7 @@ LEGACY_V1 = {"dsg_include_self": False, "dtg_distance": "cross_frame",
              "fsg_weighting": "shared", "head": "mlp", "output_frames": "center"}
 MODULE_KINDS = ("FSG", "DSG", "FTG", "DTG")
 OUTPUTS = ("xyz", "balanced", "balanced_xyzd")
+INPUT_FRAMES = ("screen", "root_ray")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class DGNetConfig:
     head: str = "fsg"
     output_frames: str = "all"
     balanced_depth: float = 5.0     # metres added to the predicted Z before back-projection
+    input_frame: str = "screen"     # screen (paper) | root_ray (dgnet_core.input_frame)
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
@@ -107,6 +113,7 @@ class DGNetConfig:
              f"temporal_graph must be one of {TEMPORAL_GRAPHS}"),
             (self.weighting in WEIGHTINGS, f"weighting must be one of {WEIGHTINGS}"),
             (self.output in OUTPUTS, f"output must be one of {OUTPUTS}"),
+            (self.input_frame in INPUT_FRAMES, f"input_frame must be one of {INPUT_FRAMES}"),
             (self.dtg_distance in DTG_DISTANCES, f"dtg_distance must be one of {DTG_DISTANCES}"),
             (self.fc_activation in FC_ACTIVATIONS,
              f"fc_activation must be one of {FC_ACTIVATIONS}"),
@@ -135,6 +142,11 @@ class DGNetConfig:
     def balanced(self) -> bool:
         """True when the output uses the camera intrinsics (either balanced form)."""
         return self.output.startswith("balanced")
+
+    @property
+    def needs_camera(self) -> bool:
+        """True when lifting needs the intrinsics (balanced output or the root_ray input)."""
+        return self.balanced or self.input_frame == "root_ray"
 
     @property
     def target_index(self) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import median_filter
+from .numeric import median_filter, runs
 from .roles import LIMBS
 from .skeleton import ANKLE_HEIGHT, FEET
 
@@ -47,13 +47,6 @@ def _speed(p: np.ndarray, fps: float) -> np.ndarray:
         return np.zeros(len(p))
     v = np.linalg.norm(np.gradient(p[:, :2], axis=0), axis=-1) * fps
     return median_filter(v, 3) if len(v) >= 3 else v
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, end)`` runs of True in a 1-D bool array."""
-    padded = np.concatenate([[False], np.asarray(mask, bool), [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def _clean(c: np.ndarray, min_frames: int) -> np.ndarray:

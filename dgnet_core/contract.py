@@ -141,6 +141,8 @@ class LiftResult:
     gaps: list[tuple[int, int]] = field(default_factory=list)  # [start, end) result frames
     source: str = ""
     rest_offsets: np.ndarray | None = None  # (17, 3) the clip's body (BVH and armature rest)
+    joints_lifted: np.ndarray | None = None  # (N,17,3) the network's root-relative output
+    #                                           (camera axes, smoothed), before placement
 
     def __len__(self) -> int:
         return len(self.joints_world)

@@ -18,14 +18,8 @@ import numpy as np
 from .arrays import GrowingArray
 from .detect import PoseObservation
 from .lifting import Lifter
+from .numeric import runs
 from .skeleton import NUM_JOINTS, mediapipe_to_h36m
-
-
-def _runs(mask: np.ndarray, offset: int = 0) -> list[tuple[int, int]]:
-    """``[start, end)`` runs of True in a 1-D bool array, shifted by ``offset``."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(x) + offset, int(y) + offset) for x, y in zip(edges[::2], edges[1::2])]
 
 
 def _pieces(runs: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
@@ -50,7 +44,7 @@ def iter_lift(lifter: Lifter, kp: np.ndarray, conf: np.ndarray, width: int, heig
         out = np.empty((n, kp.shape[1], 3), np.float32)
     todo = np.ones(n, bool) if todo is None else np.asarray(todo, bool)
     done = 0
-    for s, e in _pieces(_runs(todo), chunk):
+    for s, e in _pieces(runs(todo), chunk):
         lo, hi = max(s - before, 0), min(e + after, n)
         if tile > 1:  # whole tiles, aligned as in the whole clip
             lo, hi = s - s % tile, min(e + (-e) % tile, n)
@@ -183,7 +177,7 @@ class EarlyLift:
         a = np.maximum(j - self.before, 0) - lo
         ready = missing[j + self.after + 1 - lo] == missing[a]
         kp, conf = self.kp.view(), self.conf.view()
-        for s, e in _pieces(_runs(ready, self.scan), self.step):
+        for s, e in _pieces(runs(ready, self.scan), self.step):
             klo = max(s - self.before, 0)
             self.worker.submit(s, kp[klo:e + self.after].copy(), conf[klo:e + self.after].copy(),
                                s - klo, e - s)

@@ -12,17 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import NoPersonError
-from .numeric import pchip_interpolate
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, end)`` index ranges of the runs of True in a 1-D boolean array."""
-    mask = np.asarray(mask, bool)
-    if mask.size == 0:
-        return []
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+from .numeric import pchip_interpolate, runs
 
 
 def detected_span(detected: np.ndarray) -> tuple[int, int]:

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from .config import DGNetConfig
-from .skeleton import FLIP_PERM
+from .input_frame import decode, encode
+from .placement import intrinsics as default_intrinsics
+from .skeleton import flip_pose
 from .weights import load_model, onnx_session
 
 AGGREGATES = ("mean", "center", "tiled")
@@ -59,21 +61,37 @@ def make_windows(seq: np.ndarray, num_frames: int = 4, target_index: int | None 
     return seq[window_indices(len(seq), num_frames, target_index)]
 
 
+# How far outside the picture a joint may lie, as a share of the picture's width and height;
+# a joint further out is held at that border and counts as missing (confidence 0).
+OUT_OF_FRAME_MARGIN = 0.25
+
+
+def clamp_to_frame(kp_px: np.ndarray, conf: np.ndarray | None, width, height,
+                   margin: float = OUT_OF_FRAME_MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """Joints (..., 17, 2) in pixels held within ``margin`` of the picture; those moved get
+    confidence 0. ``width`` / ``height`` broadcast against ``kp_px[..., 0]``. Returns
+    new arrays (keypoints, confidence); ``conf`` None means all 1."""
+    kp = np.asarray(kp_px, np.float32)
+    c = (np.ones(kp.shape[:-1], np.float32) if conf is None
+         else np.array(conf, np.float32, copy=True))
+    w = np.asarray(width, np.float32)
+    h = np.asarray(height, np.float32)
+    lo = np.stack(np.broadcast_arrays(-margin * w, -margin * h), -1)
+    hi = np.stack(np.broadcast_arrays((1 + margin) * w, (1 + margin) * h), -1)
+    out = np.clip(kp, lo, hi)
+    c[np.any(out != kp, axis=-1)] = 0.0
+    return out, c
+
+
 def model_input(kp_px: np.ndarray, conf: np.ndarray | None, width: float, height: float,
                 cfg: DGNetConfig) -> np.ndarray:
-    """Per-frame model features (N, 17, C): normalised x, y (and confidence if C = 3)."""
-    xy = normalize_screen(kp_px, width, height)
+    """Per-frame model features (N, 17, C): normalised x, y (and confidence if C = 3);
+    joints far outside the picture are held at its margin as missing (``clamp_to_frame``)."""
+    kp, c = clamp_to_frame(kp_px, conf, width, height)
+    xy = normalize_screen(kp, width, height)
     if cfg.in_channels == 3:
-        c = np.ones(xy.shape[:-1], np.float32) if conf is None else np.asarray(conf, np.float32)
         return np.concatenate([xy, c[..., None]], axis=-1)
     return xy
-
-
-def flip_input(x: np.ndarray) -> np.ndarray:
-    """Mirror model inputs (..., 17, C): negate x, swap left and right joints."""
-    y = x[..., list(FLIP_PERM), :].copy()
-    y[..., 0] *= -1
-    return y
 
 
 def camera_input(K: np.ndarray | None, width: float, height: float) -> np.ndarray | None:
@@ -87,10 +105,19 @@ def camera_input(K: np.ndarray | None, width: float, height: float) -> np.ndarra
 
 
 def flip_camera(cam: np.ndarray) -> np.ndarray:
-    """Mirror normalised intrinsics (..., 4) like ``flip_input`` mirrors joints: negate cx."""
+    """Mirror normalised intrinsics (..., 4) as ``skeleton.flip_pose`` mirrors joints:
+    negate cx."""
     cam = np.array(cam, dtype=np.float32)
     cam[..., 2] *= -1
     return cam
+
+
+def flip_tta_helps(cfg: DGNetConfig) -> bool:
+    """Whether averaging with the mirrored input is a second opinion for this network: it
+    gives the mirrored output for mirrored input (the ``root_ray`` input frame sees the
+    mirror image as a person in the same place; v1's shared skeleton weights are symmetric).
+    A screen-frame v2 network sees the mirror image at the other side of the picture."""
+    return cfg.fsg_weighting == "shared" or cfg.input_frame == "root_ray"
 
 
 # A run function takes windows (B, T, J, C) and, for balanced-output models, cam (B, 4).
@@ -101,13 +128,14 @@ RunBatch = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 class Lifter:
     """Runs a DG-Net over clips. Build with ``from_default``, ``from_file`` or a model.
 
-    ``flip_tta`` (None: auto) averages with the mirrored input. Auto turns it on only for
-    left/right-symmetric networks (v1's shared FSG): a v2 network tells left from right,
-    and on Human3.6M flip TTA made it worse (GT 2D P1 50.5 -> 56.3 mm, docs/BENCHMARKS.md).
+    ``flip_tta`` (None: auto) averages with the mirrored input (``skeleton.flip_pose``);
+    auto turns it on for networks that give mirrored output for mirrored input
+    (``flip_tta_helps``: the left/right-symmetric v1 networks and the ``root_ray`` input
+    frame), where the average is a second opinion, and off for a screen-frame v2 network,
+    whose mirror image of a person sits elsewhere in the picture (docs/BENCHMARKS.md).
     ``batch_size`` is the number of windows per model call; with ``flip_tta`` half of them
     are the mirrored copies of the other half (one call, not two). Small calls are faster
-    on CPU (measured 2026-11-25, paper-size model, torch, 1 thread, flip TTA: 16 windows a
-    call 90, 64 a call 81, 512 a call 47 frames/s); ``from_model`` on CUDA uses 1024.
+    on the CPU (docs/BENCHMARKS.md); ``from_model`` on CUDA uses 1024.
     """
 
     cfg: DGNetConfig
@@ -119,7 +147,7 @@ class Lifter:
 
     def __post_init__(self) -> None:
         if self.flip_tta is None:  # auto: only where it helps (docs/BENCHMARKS.md)
-            self.flip_tta = self.cfg.fsg_weighting == "shared"
+            self.flip_tta = flip_tta_helps(self.cfg)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
 
@@ -142,8 +170,8 @@ class Lifter:
 
     @property
     def needs_camera(self) -> bool:
-        """True when the model takes intrinsics (either balanced output)."""
-        return self.cfg.balanced
+        """True when the model needs intrinsics (balanced output or the root_ray input)."""
+        return self.cfg.needs_camera
 
     @classmethod
     def from_model(cls, model, device: str = "cpu", **kw) -> Lifter:
@@ -210,17 +238,18 @@ class Lifter:
 
         Output is camera-space (x right, y down, z forward), root-relative, one pose per
         input frame. ``progress(done, total)`` is called after each batch. ``intrinsics``
-        (3, 3) pixels is passed to models that take the camera (``needs_camera``); such a
-        model raises ``ValueError`` without it, other models ignore it.
+        (3, 3) pixels is used by models that need the camera (``needs_camera``: the
+        ``root_ray`` input frame or a balanced output); without it they assume the
+        pipeline's default camera (``placement.intrinsics``: 55 degrees across, centred).
+        Other models ignore it.
         """
         kp_px = np.asarray(kp_px, dtype=np.float32)
         if kp_px.ndim != 3 or kp_px.shape[1:] != (self.cfg.num_joints, 2):
             raise ValueError(f"expected (N, {self.cfg.num_joints}, 2) keypoints, got "
                              f"{kp_px.shape}")
+        if self.needs_camera and intrinsics is None:
+            intrinsics = default_intrinsics(int(width), int(height))
         cam = camera_input(intrinsics, width, height) if self.needs_camera else None
-        if self.needs_camera and cam is None:
-            raise ValueError("this model predicts balanced output and needs the camera "
-                             "intrinsics (lift(..., intrinsics=K))")
         n = len(kp_px)
         if n == 0:
             return np.zeros((0, self.cfg.num_joints, 3), np.float32)
@@ -235,22 +264,22 @@ class Lifter:
                      else np.array([ti]))
         total = np.zeros((n, self.cfg.num_joints, 3), np.float64)
         count = np.zeros(n, np.float64)
-        perm = list(FLIP_PERM)
         step = max(self.batch_size // 2, 1) if self.flip_tta else self.batch_size
         for start in range(0, len(idx), step):
             win = idx[start:start + step]
-            x = feats[win]
-            b = len(x)
+            b = len(win)
             cams = None if cam is None else np.repeat(cam[None], b, axis=0)
+            x, cams, rot = encode(feats[win], cams, self.cfg.input_frame, ti)
+            if not self.cfg.balanced:
+                cams = None
             if self.flip_tta:
-                x = np.concatenate([x, flip_input(x)])
+                x = np.concatenate([x, flip_pose(x)])
                 if cams is not None:
                     cams = np.concatenate([cams, flip_camera(cams)])
             y = self.run_batch(np.ascontiguousarray(x, dtype=np.float32), cams)
             if self.flip_tta:
-                yf = y[b:][..., perm, :]
-                yf[..., 0] *= -1
-                y = 0.5 * (y[:b] + yf)
+                y = 0.5 * (y[:b] + flip_pose(y[b:]))
+            y = decode(y, rot)
             if not self.cfg.all_frames:
                 y = y[:, None].repeat(t, axis=1)
             for p in positions:

@@ -1,14 +1,17 @@
-"""3D pose error metrics in NumPy (the field's protocols), shared by evaluation and demos.
+"""3D pose error metrics in NumPy (the field's protocols): the one place they are defined.
 
-All functions take predictions and targets of shape (..., J, 3) in the same units and
-return the mean over every leading axis and joint:
+One contract for all of them: predictions and targets of shape (..., J, 3) in the same
+units; the result is **one error per pose**, shape (...) (the mean over joints), and the
+caller averages over poses, frames or actions as its protocol says.
 
-- ``mpjpe`` (Protocol 1): mean Euclidean joint error.
-- ``pa_mpjpe`` (Protocol 2): after a per-pose similarity (rotation, uniform scale,
+- ``mpjpe`` (Protocol 1, P1): mean Euclidean joint error.
+- ``pa_mpjpe`` (Protocol 2, P2): after a per-pose similarity (rotation, uniform scale,
   translation) Procrustes alignment of the prediction onto the target.
 - ``n_mpjpe``: after the least-squares scale only (Rhodin et al.).
-- ``mpjve``: mean error of the per-frame velocities (first differences over axis 0).
-- ``accel_error``: mean error of the second differences over axis 0.
+- ``mpjve``: error of the velocities (first differences over axis 0): (N - 1, ...).
+- ``accel_error``: error of the accelerations (second differences over axis 0).
+- ``pck`` / ``auc``: share of joints within a threshold, and its area over thresholds
+  (MPI-INF-3DHP's protocol).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def mpjpe(pred: np.ndarray, target: np.ndarray) -> float:
-    """Mean per-joint position error."""
+def mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pose mean joint position error."""
     pred, target = _pair(pred, target)
-    return float(np.linalg.norm(pred - target, axis=-1).mean())
+    return np.linalg.norm(pred - target, axis=-1).mean(axis=-1)
 
 
 def procrustes_align(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -44,29 +47,42 @@ def procrustes_align(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return scale * (pred - mu_p) @ np.swapaxes(rot, -1, -2) + mu_t
 
 
-def pa_mpjpe(pred: np.ndarray, target: np.ndarray) -> float:
-    """MPJPE after per-pose similarity Procrustes alignment (Protocol 2)."""
+def pa_mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pose MPJPE after similarity Procrustes alignment (Protocol 2)."""
     return mpjpe(procrustes_align(pred, target), target)
 
 
-def n_mpjpe(pred: np.ndarray, target: np.ndarray) -> float:
-    """MPJPE after the per-pose least-squares scale of the prediction."""
+def n_mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pose MPJPE after the least-squares scale of the prediction."""
     pred, target = _pair(pred, target)
     num = (pred * target).sum(axis=(-2, -1), keepdims=True)
     den = (pred * pred).sum(axis=(-2, -1), keepdims=True)
     return mpjpe(pred * num / np.maximum(den, 1e-12), target)
 
 
-def mpjve(pred: np.ndarray, target: np.ndarray) -> float:
-    """Mean per-joint velocity error over consecutive frames (axis 0)."""
+def mpjve(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-step velocity error over consecutive frames (axis 0 is time): (N - 1, ...)."""
     pred, target = _pair(pred, target)
     return mpjpe(np.diff(pred, axis=0), np.diff(target, axis=0))
 
 
-def accel_error(pred: np.ndarray, target: np.ndarray) -> float:
-    """Mean per-joint acceleration error (second differences over axis 0)."""
+def accel_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-step acceleration error (second differences over axis 0): (N - 2, ...)."""
     pred, target = _pair(pred, target)
     return mpjpe(np.diff(pred, n=2, axis=0), np.diff(target, n=2, axis=0))
+
+
+def pck(pred: np.ndarray, target: np.ndarray, threshold: float = 0.15) -> np.ndarray:
+    """Per-pose share of joints within ``threshold`` (same units; 150 mm for 3DHP)."""
+    pred, target = _pair(pred, target)
+    return (np.linalg.norm(pred - target, axis=-1) <= threshold).mean(axis=-1)
+
+
+def auc(pred: np.ndarray, target: np.ndarray, max_threshold: float = 0.15,
+        steps: int = 31) -> np.ndarray:
+    """Per-pose area under the PCK curve for thresholds 0..max (MPI-INF-3DHP's AUC)."""
+    ts = np.linspace(0, max_threshold, steps)
+    return np.stack([pck(pred, target, t) for t in ts], -1).mean(-1)
 
 
 def _pair(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,9 @@ SciPy (kept in the development venv for training and the tests):
 - ``pchip_interpolate(t, y, tq)``: ``scipy.interpolate.PchipInterpolator(t, y, axis=0)(tq)``:
   monotone piecewise cubic Hermite interpolation with SciPy's end-point slopes.
 
+Also ``runs(mask)``, the ``[start, end)`` stretches of True in a mask over time, which
+gaps, contacts, anchoring and the early lifting all cut clips by.
+
 The rotation conversions (``Rotation.from_rotvec`` etc.) are in ``dgnet_core.rotations``.
 Everything is float64; axis 0 is time.
 """
@@ -113,3 +116,14 @@ def pchip_interpolate(t: np.ndarray, y: np.ndarray, tq: np.ndarray) -> np.ndarra
     h01 = s * s * (3.0 - 2.0 * s)
     h11 = s * s * (s - 1.0)
     return h00 * y[i] + h10 * h * d[i] + h01 * y[i + 1] + h11 * h * d[i + 1]
+
+
+def runs(mask: np.ndarray, offset: int = 0) -> list[tuple[int, int]]:
+    """``[start, end)`` index ranges of the runs of True in a 1-D boolean array, shifted by
+    ``offset``."""
+    mask = np.asarray(mask, bool)
+    if mask.size == 0:
+        return []
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a) + offset, int(b) + offset) for a, b in zip(edges[::2], edges[1::2])]

@@ -144,7 +144,8 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
         contacts=placed.contacts, detected=clip.detected.copy(),
         frame_indices=clip.frames.copy(), fps=float(fps), width=int(w), height=int(h),
         intrinsics=K.astype(np.float64), gaps=clip.gaps,
-        source=str(det.source), rest_offsets=placed.rest_offsets)
+        source=str(det.source), rest_offsets=placed.rest_offsets,
+        joints_lifted=pose_rel.astype(np.float32))
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

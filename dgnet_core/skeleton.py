@@ -99,6 +99,24 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(joints[..., c, :] - joints[..., p, :], axis=-1)
 
 
+def bone_vectors(joints: np.ndarray) -> np.ndarray:
+    """Joint positions (..., 17, 3) -> bone vectors (child minus parent), indexed by the
+    child joint; the root keeps its position (the inverse of ``from_bone_vectors``)."""
+    joints = np.asarray(joints)
+    bones = joints - joints[..., [max(p, 0) for p in PARENTS], :]
+    bones[..., 0, :] = joints[..., 0, :]
+    return bones
+
+
+def from_bone_vectors(bones: np.ndarray) -> np.ndarray:
+    """Bone vectors (..., 17, 3) from ``bone_vectors`` -> joint positions."""
+    x = np.array(bones, copy=True)
+    for j, p in enumerate(PARENTS):  # parents come before children
+        if p >= 0:
+            x[..., j, :] = x[..., p, :] + x[..., j, :]
+    return x
+
+
 # --------------------------------------------------------------------------------------
 # MediaPipe Pose (33 landmarks) -> 17 joints
 # --------------------------------------------------------------------------------------
@@ -191,23 +209,20 @@ SH16_TO_H36M17: tuple[int | None, ...] = (
 def sh16_to_h36m(sh: np.ndarray, neck: str = "interpolate") -> tuple[np.ndarray, np.ndarray]:
     """Map SH detections (..., 16, 2) to (..., 17, 2) plus a (..., 17) confidence.
 
-    The missing Neck/Nose is either ``"interpolate"``d (mid-point of Thorax and Head, the
-    usual stand-in; confidence 0.5) or left at ``"zero"`` with confidence 0 (for models
-    trained with dropped joints).
+    The missing Neck/Nose stands at the mid-point of Thorax and Head (never at a fixed
+    pixel), with confidence 0.5 (``"interpolate"``, the usual stand-in) or 0 (``"missing"``:
+    a joint the detector did not give, as models trained with missing joints see them).
     """
+    if neck not in ("interpolate", "missing"):
+        raise ValueError(f"neck must be 'interpolate' or 'missing', got {neck!r}")
     sh = np.asarray(sh)
     out = np.zeros(sh.shape[:-2] + (NUM_JOINTS, sh.shape[-1]), dtype=sh.dtype)
     conf = np.ones(sh.shape[:-2] + (NUM_JOINTS,), dtype=np.float32)
     for j, s in enumerate(SH16_TO_H36M17):
         if s is not None:
             out[..., j, :] = sh[..., s, :]
-    if neck == "interpolate":
-        out[..., 9, :] = 0.5 * (out[..., 8, :] + out[..., 10, :])
-        conf[..., 9] = 0.5
-    elif neck == "zero":
-        conf[..., 9] = 0.0
-    else:
-        raise ValueError(f"neck must be 'interpolate' or 'zero', got {neck!r}")
+    out[..., 9, :] = 0.5 * (out[..., 8, :] + out[..., 10, :])
+    conf[..., 9] = 0.5 if neck == "interpolate" else 0.0
     return out, conf
 
 

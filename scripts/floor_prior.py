@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             c = out.joints_camera.astype(np.float64)
             c = c - c[:, :1]
             est = out.camera_to_world.T @ [0.0, 0.0, 1.0]
-            errs[w].append(1000 * mpjpe(c[ok], truth[ok]))
+            errs[w].append(1000 * float(mpjpe(c[ok], truth[ok]).mean()))
             tilts[w].append(math.degrees(math.acos(np.clip(est @ up / np.linalg.norm(up),
                                                            -1, 1))))
             cells.append(f"{errs[w][-1]:.1f} / {tilts[w][-1]:.1f}")

@@ -1,4 +1,4 @@
-"""Gap handling (dgnet_core.gaps): runs, interior gaps, interpolation, limits."""
+"""Gap handling (dgnet_core.gaps): interior gaps, interpolation, limits; the runs of a mask."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dgnet_core.errors import NoPersonError
-from dgnet_core.gaps import detected_span, fill_gaps, find_gaps, runs
+from dgnet_core.gaps import detected_span, fill_gaps, find_gaps
+from dgnet_core.numeric import runs
 
 
 def test_runs_and_interior_gaps() -> None:

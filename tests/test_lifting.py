@@ -216,8 +216,7 @@ def test_flip_tta_is_on_by_default_only_for_left_right_symmetric_networks() -> N
 
 
 def test_flip_tta_in_one_call_averages_the_mirrored_prediction() -> None:
-    from dgnet_core.lifting import flip_input
-    from dgnet_core.skeleton import FLIP_PERM
+    from dgnet_core.skeleton import flip_pose
 
     lifter = tiny_lifter()
     lifter.flip_tta = True  # asked for (the default is on only for left/right-symmetric nets)
@@ -230,9 +229,7 @@ def test_flip_tta_in_one_call_averages_the_mirrored_prediction() -> None:
     assert calls == [16, 16, 10]  # 8 + 8 mirrored windows per call, last 5 + 5
     lifter.flip_tta = False
     plain = lifter.lift(kp, None, 640, 480)
-    mirrored_px = kp[:, list(FLIP_PERM)].copy()
-    mirrored_px[..., 0] = 640 - mirrored_px[..., 0]
-    m = lifter.lift(mirrored_px, None, 640, 480)[:, list(FLIP_PERM)]
-    m[..., 0] *= -1
+    mirrored_px = flip_pose(kp)
+    mirrored_px[..., 0] += 640
+    m = flip_pose(lifter.lift(mirrored_px, None, 640, 480))
     assert np.abs(y - 0.5 * (plain + m)).max() < 1e-5
-    assert flip_input(np.zeros((1, 17, 2))).shape == (1, 17, 2)

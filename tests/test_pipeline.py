@@ -130,9 +130,10 @@ def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
 
     lifter = tiny_lifter("balanced")
     kp = np.random.default_rng(2).uniform(100, 500, (9, 17, 2)).astype(np.float32)
-    with pytest.raises(ValueError, match="intrinsics"):
-        lifter.lift(kp, None, 640, 480)
     K1, K2 = intrinsics(640, 480, 55.0), intrinsics(640, 480, 90.0)
+    # without intrinsics a camera model assumes the pipeline's default camera
+    assert np.allclose(lifter.lift(kp, None, 640, 480),
+                       lifter.lift(kp, None, 640, 480, intrinsics=K1))
     a = lifter.lift(kp, None, 640, 480, intrinsics=K1)
     b = lifter.lift(kp, None, 640, 480, intrinsics=K2)
     assert np.isfinite(a).all() and np.abs(a - b).max() > 1e-3  # the camera matters
@@ -143,8 +144,6 @@ def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
     with torch.no_grad():
         ref = Lifter.from_model(_balanced_model()).lift(kp, None, 640, 480, intrinsics=K1)
     assert np.abs(onnx.lift(kp, None, 640, 480, intrinsics=K1) - ref).max() < 1e-4
-    with pytest.raises(ValueError, match="intrinsics"):
-        onnx.lift(kp, None, 640, 480)
     # The pipeline passes its intrinsics: the lifted poses follow fov_deg.
     _, det = _synthetic_detections(40, [])
     results = [run_pipeline("synthetic.mp4",

@@ -68,5 +68,6 @@ def test_stacked_hourglass_mapping() -> None:
             assert sk.SH16_NAMES[s] == sk.JOINT_NAMES[j] or (j == 10 and sk.SH16_NAMES[s] == "Head")
             assert np.array_equal(out[j], sh[s])
     assert np.allclose(out[9], 0.5 * (out[8] + out[10])) and conf[9] == 0.5
-    _, conf0 = sk.sh16_to_h36m(sh, neck="zero")
+    out0, conf0 = sk.sh16_to_h36m(sh, neck="missing")
     assert conf0[9] == 0 and conf0.sum() == 16
+    assert np.allclose(out0[9], out[9])  # a stand-in on the body, never pixel (0, 0)

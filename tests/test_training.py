@@ -9,11 +9,17 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from dgnet_core import metrics
 from dgnet_core.config import DGNetConfig
-from dgnet_core.lifting import model_input, normalize_intrinsics
+from dgnet_core.lifting import (
+    clamp_to_frame,
+    model_input,
+    normalize_intrinsics,
+    normalize_screen,
+)
 from dgnet_core.model import DGNet
 from dgnet_core.skeleton import FLIP_PERM, TEMPLATE_POSE
-from training import h36m, metrics
+from training import h36m
 from training.config import ABLATIONS, PRESETS, TrainConfig, make_config
 from training.data import (
     AugmentConfig,
@@ -63,14 +69,14 @@ def test_procrustes_recovers_rotation_scale_translation() -> None:
     pred = 1.7 * np.einsum("nij,nkj->nki", rot, gt) + np.array([0.3, -2.0, 5.0])
     assert metrics.mpjpe(pred, gt).min() > 0.5
     assert np.allclose(metrics.procrustes_align(pred, gt), gt, atol=1e-9)
-    assert metrics.p_mpjpe(pred, gt).max() < 1e-9
+    assert metrics.pa_mpjpe(pred, gt).max() < 1e-9
 
 
 def test_procrustes_does_not_reflect() -> None:
     gt = np.random.default_rng(2).normal(size=(1, 17, 3))
     mirror = gt * np.array([-1.0, 1.0, 1.0])
     # a mirror image is not a rotation: the aligned error must stay clearly above zero
-    assert metrics.p_mpjpe(mirror, gt)[0] > 0.1
+    assert metrics.pa_mpjpe(mirror, gt)[0] > 0.1
 
 
 def test_n_mpjpe_and_velocity_and_pck() -> None:
@@ -208,8 +214,20 @@ def test_normalize_px_matches_core() -> None:
     w, h = np.array([1000, 1920, 720]), np.array([1002, 1080, 1280])
     out = normalize_px(px, w, h)
     for i in range(3):
-        ref = model_input(px[i], None, w[i], h[i], DGNetConfig())
-        assert np.allclose(out[i], ref, atol=1e-6)
+        assert np.allclose(out[i], normalize_screen(px[i], w[i], h[i]), atol=1e-6)
+        inside = (px[i, ..., 0] <= 1.25 * w[i]).all(-1) & (px[i, ..., 1] <= 1.25 * h[i]).all(-1)
+        ref = model_input(px[i], None, w[i], h[i], DGNetConfig())  # the product's input
+        assert np.allclose(out[i][inside], ref[inside], atol=1e-6)
+
+
+def test_joints_far_outside_the_picture_are_missing() -> None:
+    """A joint more than a quarter of the picture outside it is held at that margin with
+    confidence 0 (the engine and the training sampler alike)."""
+    px = np.array([[[100.0, 50.0], [-400.0, 50.0], [500.0, 700.0], [250.0, -10.0]]])
+    kp, conf = clamp_to_frame(px, np.array([[0.9, 0.8, 0.7, 0.6]]), 640, 480)
+    assert np.allclose(kp[0, 1], [-160.0, 50.0]) and np.allclose(kp[0, 2], [500.0, 600.0])
+    assert np.allclose(conf, [[0.9, 0.0, 0.0, 0.6]])
+    assert np.array_equal(kp[0, [0, 3]], px[0, [0, 3]])
 
 
 def test_videopose3d_layout(tmp_path, fake_data) -> None:

@@ -18,6 +18,7 @@ from .data import AugmentConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "h36m"
+DEFAULT_MOCAP = REPO.parent / "shared" / "data" / "mocap"
 INPUT_SOURCES = ("gt", "det", "reproject")
 LR_SCHEDULES = ("exp", "cosine")
 OPTIMIZERS = ("adam", "adamw")
@@ -35,6 +36,10 @@ class TrainConfig:
     test_subjects: tuple[str, ...] = ("S9", "S11")
     train_actions: tuple[str, ...] | None = None    # None = all 15 (cross-action: one)
     input_source: str = "gt"                        # gt | det | reproject
+    mocap_root: str = str(DEFAULT_MOCAP)            # second motion-capture source
+    mocap_share: float = 0.0                        # share of samples from it (reproject)
+    mocap_split: str = ""                           # its held-out list ("" = the committed
+                                                    # training/splits/bandai_held_out.txt)
     frame_step: int = 1                             # keep every n-th training frame
     flip_prob: float = 0.5                          # fixed-2D sources
     noise_px: float = 0.0                           # fixed-2D sources: Gaussian std (px)
@@ -71,6 +76,8 @@ class TrainConfig:
                                      ("loss", self.loss, LOSS_KINDS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
+        if not 0.0 <= self.mocap_share < 1.0:
+            raise ValueError("mocap_share must be in [0, 1)")
         if self.augment.in_channels != self.model.in_channels:
             object.__setattr__(self, "augment",
                                replace(self.augment, in_channels=self.model.in_channels))

@@ -12,7 +12,9 @@ or with ``all_frames`` ``"y": (B, T, 17, 3)``, every frame of the window (Eq. 15
   the real cameras, or a random one: azimuth, elevation, roll, distance, focal length,
   image aspect, aim) and projects the 3D; then detector-like corruption (Gaussian noise,
   systematic offsets of pelvis / spine / thorax / neck / head, per-joint confidence,
-  dropped joints with confidence 0, outliers) and flips. Used by the shipped model.
+  missing joints (confidence 0 at a rough stand-in position), outliers) and flips; with
+  ``focal_error`` the intrinsics a sample reports are a guess off the true focal length,
+  as a user's are (they drive the ``root_ray`` input frame). Used by the shipped model.
   With ``det_residual_prob`` a share of the samples gets a real detector's error instead
   of the Gaussian noise and offsets: the residual (Stacked-Hourglass detection minus the
   projected ground truth) of the same frames, in units of the person's 2D height, taken
@@ -35,13 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dgnet_core.lifting import normalize_intrinsics, window_indices
-from dgnet_core.skeleton import FLIP_PERM
+from dgnet_core.lifting import clamp_to_frame, normalize_intrinsics, window_indices
+from dgnet_core.skeleton import flip_pose
 
 from .h36m import H36MData, project
 from .pose_augment import PoseAugmentConfig, augment_poses
 
-_FLIP = np.array(FLIP_PERM)
+# How far a missing joint's stand-in position is from the truth (std, body heights).
+MISSING_GUESS_FRAC = 0.08
 
 
 def normalize_px(px: np.ndarray, width, height) -> np.ndarray:
@@ -56,11 +59,7 @@ def normalize_px(px: np.ndarray, width, height) -> np.ndarray:
 
 def flip_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mirror inputs (..., 17, C) and targets (..., 17, 3): negate x, swap left/right."""
-    x = x[..., _FLIP, :].copy()
-    y = y[..., _FLIP, :].copy()
-    x[..., 0] *= -1
-    y[..., 0] *= -1
-    return x, y
+    return flip_pose(x), flip_pose(y)
 
 
 # ----------------------------------------------------------------------------- fixed 2D
@@ -174,6 +173,8 @@ class AugmentConfig:
     elevation_deg: tuple[float, float] = (-10.0, 35.0)   # camera above pelvis, looking down
     roll_deg: float = 4.0                                # std of camera roll
     aim_jitter: float = 0.35                             # person off-centre, x half-FOV
+    focal_error: float = 0.0                             # std of log(focal the input assumes
+                                                         # / true focal): users' guesses
     aspects: tuple[tuple[int, int], ...] = ((1920, 1080), (1080, 1920), (1280, 720),
                                             (1000, 1000), (640, 480), (720, 1280))
     strides: tuple[int, ...] = (1, 1, 2)                 # 50 Hz frames between window frames
@@ -260,8 +261,9 @@ class ReprojectSampler:
 
     def __init__(self, data: H36MData, subjects, num_frames: int = 4,
                  cfg: AugmentConfig | None = None, frame_step: int = 1, actions=None,
-                 all_frames: bool = False) -> None:
+                 all_frames: bool = False, bodies=None) -> None:
         self.cfg = cfg or AugmentConfig()
+        self.bodies = bodies    # e.g. training.mocap.BodyRange: a new body for every window
         self.pose_cfg = self.cfg.pose_augment()
         self.num_frames = num_frames
         self.all_frames = all_frames
@@ -300,7 +302,10 @@ class ReprojectSampler:
         stride = np.array(cfg.strides)[rng.integers(len(cfg.strides), size=b)]
         off = (np.arange(t) - t // 2)[None] * stride[:, None]
         win = np.clip(g[:, None] + off, self.starts[g, None], self.ends[g, None] - 1)
-        world = augment_poses(self.poses[win], self.pose_cfg, rng)  # (B, T, 17, 3)
+        world = self.poses[win]                                      # (B, T, 17, 3)
+        if self.bodies is not None:
+            world = self.bodies.apply(world, rng)
+        world = augment_poses(world, self.pose_cfg, rng)
         r, centre, f, c, w, h = random_cameras(rng, world[:, t // 2, 0], cfg)
         f2 = np.stack([f, f], -1)
         real = rng.random(b) < cfg.real_camera_prob
@@ -313,19 +318,21 @@ class ReprojectSampler:
         cam_xyz = np.einsum("btjk,bik->btji", world - centre[:, None, None], r)
         flip = rng.random(b) < cfg.flip_prob
         if flip.any():  # mirror the 3D scene about the camera's vertical plane
-            cam_xyz[flip] = cam_xyz[flip][:, :, _FLIP]
-            cam_xyz[flip, ..., 0] *= -1
+            cam_xyz[flip] = flip_pose(cam_xyz[flip])
             c[flip, 0] = w[flip] - c[flip, 0]
         rel = cam_xyz - cam_xyz[:, :, :1]
         y = (rel if self.all_frames else rel[:, t // 2]).astype(np.float32)
         px = project(cam_xyz, f2[:, None, None], c[:, None, None])
         resid = self._residuals(win, cam_index, flip, rng) if self.resid is not None else None
         px, conf = self._corrupt(px, rng, resid)
+        px, conf = clamp_to_frame(px, conf, w[:, None, None], h[:, None, None])
         x = normalize_px(px.astype(np.float32), w, h)
         if cfg.in_channels == 3:
             x = np.concatenate([x, conf[..., None]], axis=-1)
         cam = np.stack([f2[:, 0] / w * 2, f2[:, 1] / w * 2, c[:, 0] / w * 2 - 1,
                         c[:, 1] / w * 2 - h / w], -1).astype(np.float32)
+        if cfg.focal_error > 0:  # the focal length a user would guess, not the true one
+            cam[:, :2] *= np.exp(rng.normal(size=(b, 1)) * cfg.focal_error).astype(np.float32)
         return {"x": x.astype(np.float32), "y": y, "cam": cam}
 
     def _residuals(self, win: np.ndarray, cam_index: np.ndarray, flip: np.ndarray,
@@ -341,7 +348,7 @@ class ReprojectSampler:
                 continue
             r = self.resid[win[i], cam[i]].astype(np.float64)
             if flip[i]:  # the scene was mirrored: mirror its detector error with it
-                r = r[:, _FLIP] * np.array([-1.0, 1.0])
+                r = flip_pose(r)
             out[i] = r
         return out
 
@@ -373,10 +380,12 @@ class ReprojectSampler:
             conf[out] *= 0.5
         drop = np.flatnonzero(rng.random(b) < cfg.drop_prob)
         for i in drop:
+            # a missing joint: confidence 0 at a stand-in position near where it is (as
+            # the engine's gap filling and the SH neck give), never a fixed pixel
             joints = rng.choice(j, size=rng.integers(1, cfg.drop_max + 1), replace=False)
             conf[i][:, joints] = 0.0
-            if rng.random() < 0.5:
-                px[i][:, joints] = 0.0  # like sh16_to_h36m(neck="zero")
+            guess = rng.normal(size=(1, len(joints), 2)) * MISSING_GUESS_FRAC * size[i, 0]
+            px[i][:, joints] += guess
         return px, conf.astype(np.float32)
 
 

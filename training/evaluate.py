@@ -6,12 +6,17 @@ joints, camera-space root-relative, per-action averages over the 15 actions):
 * ``table`` (default): P1 (MPJPE), P2 (P-MPJPE), N-MPJPE and MPJVE per action and on
   average, without and with flip test-time augmentation, for ground-truth 2D (``--source
   gt``) or the Stacked-Hourglass detections (``--source det``; the missing Neck/Nose is
-  the Thorax-Head mid-point with confidence 0.5 unless ``--sh-neck zero``).
+  the Thorax-Head mid-point with confidence 0.5, or 0 with ``--sh-neck missing``).
   ``--noise PX`` adds Gaussian noise to the 2D.
 * ``noise``: GT 2D plus Gaussian noise of sigma 5, 10, 15, 20 px; P1 and P2.
 * ``cross-action``: several models, each trained on one action (``ACTION=WEIGHTS``
   pairs), evaluated on every action; a matrix of P1.
 * ``affinity``: a PNG of one clip's DSG and DTG affinity matrices over time.
+* ``position``: the same test poses with the pelvis moved over a grid across 16:9, 9:16
+  and 1:1 frames (``training.position_bench``); P1 per cell, a table and a heat map.
+* ``mocap``: the held-out clips of the second motion-capture source (``training.mocap``:
+  whole styles and a share of every content, each clip with a seeded body and camera);
+  P1 and P2 per content and overall (``--mocap DIR``).
 * ``symmetry``: how much swapping the left/right joint labels (no mirroring) changes the
   output; 0 mm means the network cannot tell a person facing the camera from one facing
   away.
@@ -32,13 +37,13 @@ import numpy as np
 import torch
 
 from dgnet_core.lifting import AGGREGATES
+from dgnet_core.metrics import mpjpe, mpjve, n_mpjpe, pa_mpjpe
 from dgnet_core.weights import load_model
 
 from . import h36m
-from .config import DEFAULT_DATA
+from .config import DEFAULT_DATA, DEFAULT_MOCAP
 from .data import WindowDataset, build_windows
-from .metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
-from .train import predict
+from .train import predict, to_network
 
 METRICS = ("P1", "P2", "N-MPJPE", "MPJVE")
 
@@ -72,7 +77,7 @@ def evaluate_dataset(net, ds: WindowDataset, *, frame_step: int = 1, flip_tta: b
     pred = predict(net, ds, idx, device=device, batch=batch, flip_tta=flip_tta,
                    aggregate=aggregate)
     gt = ds.targets[idx]
-    e1, e2, en = mpjpe(pred, gt), p_mpjpe(pred, gt), n_mpjpe(pred, gt)
+    e1, e2, en = mpjpe(pred, gt), pa_mpjpe(pred, gt), n_mpjpe(pred, gt)
     # velocity error on consecutive pairs of the same sequence
     same = (np.diff(idx) == 1) & (ds.seq_of_frame[idx[1:]] == ds.seq_of_frame[idx[:-1]])
     vel = np.linalg.norm(np.diff(pred, axis=0) - np.diff(gt, axis=0), axis=-1).mean(-1)
@@ -109,7 +114,8 @@ def table_markdown(results: dict[str, EvalResult], metrics=METRICS) -> str:
     cols = [(v, m) for v in results for m in metrics]
     head = "| Action | " + " | ".join(f"{m} {v}" for v, m in cols) + " |"
     sep = "|---|" + "---:|" * len(cols)
-    actions = [a for a in h36m.ACTIONS if any(a in r.rows for r in results.values())]
+    actions = [a for a in dict.fromkeys(k for r in results.values() for k in r.rows)
+               if a != "Average"]
     lines = [head, sep]
     for a in actions + ["Average"]:
         vals = [results[v].rows.get(a, {}).get(m, float("nan")) for v, m in cols]
@@ -200,7 +206,7 @@ def left_right_symmetry_mm(net, ds: WindowDataset, idx: np.ndarray, device: str 
     net.eval()
     total, n = 0.0, 0
     for s in range(0, len(idx), batch):
-        b = ds.batch(idx[s:s + batch])
+        b = to_network(ds.batch(idx[s:s + batch]), net.cfg)[0]
         x = torch.from_numpy(b["x"]).to(device)
         cam = torch.from_numpy(b["cam"]).to(device) if net.cfg.balanced else None
         y = net(x, cam)
@@ -264,21 +270,60 @@ def run_affinity(net, args) -> Path:
     k = [i for i, key in enumerate(ds.keys) if key[1] == seq[1]] or [0]
     frames = np.flatnonzero(ds.seq_of_frame == k[0])
     idx = frames[np.linspace(0, min(len(frames) - 1, 150), 4).astype(int)]
-    x = ds.batch(idx)["x"]
+    x = to_network(ds.batch(idx), net.cfg)[0]["x"]
     local = idx - frames[0]
     return plot_affinities(net, x, Path(args.out) / "affinity.png",
                            frames=list(range(len(idx))),
                            labels=[f"S9 {args.clip} cam 0 frame {t}" for t in local])
 
 
+def run_mocap(net, args) -> dict[str, EvalResult]:
+    """P1 / P2 on the held-out motion-capture clips, grouped by content."""
+    from .mocap import SPLIT_FILE, held_out_windows, load_mocap, read_split
+
+    data = load_mocap(args.mocap)
+    keys = data.keys(held_out=True, split=read_split(SPLIT_FILE))
+    ds, idx = held_out_windows(data, keys, frame_step=args.frame_step,
+                               in_channels=net.cfg.in_channels, num_frames=net.cfg.num_frames)
+    out = {}
+    for flip in (False, True):
+        pred = predict(net, ds, idx, device=_device(net), flip_tta=flip, aggregate="mean")
+        gt = ds.targets[idx]
+        e1, e2 = mpjpe(pred, gt) * 1000, pa_mpjpe(pred, gt) * 1000
+        content = np.array([data.info[ds.keys[s][1]].content if ds.keys[s][1] in data.info
+                            else "?" for s in ds.seq_of_frame[idx]])
+        rows = {c: {"P1": float(e1[content == c].mean()), "P2": float(e2[content == c].mean())}
+                for c in sorted(set(content))}
+        rows["Average"] = {"P1": float(e1.mean()), "P2": float(e2.mean())}
+        out["mocap" + (" flip" if flip else "")] = EvalResult(rows, len(idx))
+    return out
+
+
+def _position(net, args) -> int:
+    from .position_bench import plot_position, position_markdown, run_position
+
+    res = run_position(net, _test_data(args, "gt"), frame_step=args.frame_step,
+                       device=args.device)
+    head = (f"Human3.6M S9+S11 GT 2D, pelvis moved over the picture ({res.poses} poses "
+            f"per cell, frame step {args.frame_step}), P1 mm\n\n")
+    md = head + position_markdown(res)
+    out = Path(args.out)
+    (out / "position.md").write_text(md)
+    plot_position(res, out / "position.png", Path(args.weights[0]).name)
+    print(md)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("weights", nargs="*", help="model .safetensors (cross-action: ACTION=PATH)")
     p.add_argument("--protocol", default="table",
-                   choices=("table", "noise", "cross-action", "affinity", "symmetry"))
+                   choices=("table", "noise", "cross-action", "affinity", "symmetry",
+                            "position", "mocap"))
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--source", default="gt", choices=("gt", "det"))
-    p.add_argument("--sh-neck", default="interpolate", choices=("interpolate", "zero"))
+    p.add_argument("--mocap", default=str(DEFAULT_MOCAP), help="motion-capture folder")
+    p.add_argument("--sh-neck", default="interpolate", choices=("interpolate", "missing"))
     p.add_argument("--noise", type=float, default=0.0, help="2D Gaussian noise std (px)")
     p.add_argument("--flip", action="store_true", help="flip TTA (noise protocol)")
     p.add_argument("--frame-step", type=int, default=1)
@@ -303,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.protocol == "affinity":
             print(run_affinity(net, a))
             return 0
+        if a.protocol == "position":
+            return _position(net, a)
         if a.protocol == "symmetry":
             data = _test_data(a, "gt")
             ds = build_windows(data, h36m.TEST_SUBJECTS, in_channels=net.cfg.in_channels,
@@ -311,13 +358,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"left/right label swap changes the output by {mm:.2f} mm on average "
                   f"(0 = the network cannot tell left from right)")
             return 0
-        results = run_table(net, a) if a.protocol == "table" else run_noise(net, a)
+        runs = {"table": run_table, "noise": run_noise, "mocap": run_mocap}
+        results = runs[a.protocol](net, a)
         metrics = METRICS if a.protocol == "table" else ("P1", "P2")
     md = table_markdown(results, metrics)
     frames = next(iter(results.values())).frames
     noise = f", 2D noise sd {a.noise:g} px" if a.noise and a.protocol == "table" else ""
-    header = (f"Human3.6M S9+S11, protocol {a.protocol}, source {a.source}{noise}, "
-              f"frame step {a.frame_step} ({frames} poses), mm\n\n")
+    what = ("held-out motion capture (training/splits), GT 2D" if a.protocol == "mocap"
+            else f"Human3.6M S9+S11, protocol {a.protocol}, source {a.source}{noise}")
+    header = f"{what}, frame step {a.frame_step} ({frames} poses), mm\n\n"
     name = f"{a.protocol}_{a.source}" + (f"_noise{a.noise:g}" if a.noise else "")
     (out / f"{name}.md").write_text(header + md + "\n")
     write_csv(results, out / f"{name}.csv", metrics)

@@ -1,10 +1,12 @@
-"""Small synthetic data in the shared Human3.6M file format (tests and smoke runs).
+"""Small synthetic data in the shared file formats (tests and smoke runs).
 
 ``write_fake_h36m(dir)`` writes ``h36m_3d17.npz``, ``h36m_sh2d16.npz`` and
 ``cameras.json`` exactly as the shared data README describes (int16 temporal deltas), with
-a template body walking, turning and swinging its limbs, seen by four cameras. It lets
-the training, evaluation and DDP code run where the research data is absent; it says
-nothing about accuracy on real data.
+a template body walking, turning and swinging its limbs, seen by four cameras.
+``write_fake_mocap(dir)`` writes the motion-capture folder's ``bandai_h36m17.npz`` and its
+``_meta.json`` the same way, labelled clips of a smaller body. They let the training,
+evaluation and DDP code run where the research data is absent; they say nothing about
+accuracy on real data.
 """
 
 from __future__ import annotations
@@ -99,4 +101,28 @@ def write_fake_h36m(root: str | Path, subjects=("S1", "S9"),
     np.savez_compressed(root / "h36m_3d17.npz", **d3)
     np.savez_compressed(root / "h36m_sh2d16.npz", **d2)
     (root / "cameras.json").write_text(json.dumps(cams_json))
+    return root
+
+
+def write_fake_mocap(root: str | Path, contents=("walk", "wave-left-hand", "run"),
+                     styles=("normal", "elderly", "active"), takes: int = 12,
+                     frames: int = 60, scale: float = 0.88, seed: int = 0) -> Path:
+    """Write a small motion-capture folder in the shared format (``training.mocap``):
+    every content in every style, ``takes`` takes each, a body ``scale`` times the
+    template's; returns ``root``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    clips, meta = {}, []
+    k = 0
+    for content in contents:
+        for style in styles:
+            for take in range(1, takes + 1):
+                key = f"bandai/dataset-2_{content}_{style}_{take:03d}"
+                world = fake_motion(frames, seed=seed + k) * scale
+                clips[key] = _encode(world, 4000.0)
+                meta.append({"key": key, "frames": frames, "dataset": 2, "content": content,
+                             "style": style, "take": take})
+                k += 1
+    np.savez_compressed(root / "bandai_h36m17.npz", **clips)
+    (root / "bandai_h36m17_meta.json").write_text(json.dumps({"clips": meta}))
     return root

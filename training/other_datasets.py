@@ -11,7 +11,7 @@ MPI-INF-3DHP test set: ``TS<k>/annot_data.mat`` with ``annot2`` (px), ``annot3``
 ``univ_annot3`` (mm) and ``valid_frame``. The official files are MATLAB v7.3 (HDF5) and
 need ``h5py``; h5py is NOT a dependency of this project, so without it only MATLAB v5
 files (``scipy.io.loadmat``; e.g. re-saved with ``save -v7``) can be read, and v7.3 files
-raise a clear error. Metrics: PCK at 150 mm and AUC over 0-150 mm (``training.metrics``).
+raise a clear error. Metrics: PCK at 150 mm and AUC over 0-150 mm (``dgnet_core.metrics``).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def evaluate_3dhp(lift, seq: MPI3DHPSequence) -> dict[str, float]:
 
     Both poses are made root-relative (pelvis); only valid frames count.
     """
-    from .metrics import auc, mpjpe, pck
+    from dgnet_core.metrics import auc, mpjpe, pck
 
     pred = lift(seq.joints_2d, seq.width, seq.height)
     gt = seq.joints_3d - seq.joints_3d[:, :1]

@@ -62,6 +62,8 @@ from dgnet_core.skeleton import (
     SPINE,
     SUBTREES,
     THORAX,
+    bone_vectors,
+    from_bone_vectors,
 )
 
 HINGE_MAX_DEG = 150.0  # the most a knee or elbow bends here (0 = straight)
@@ -97,21 +99,6 @@ _SWINGS = ((RHIP, RKNEE), (LHIP, LKNEE), (RSHO, RELB), (LSHO, LELB))  # (proxima
 # (hinge joint, child below it, +1 knee flexes backwards / -1 elbow flexes forwards)
 _HINGES = ((RKNEE, RKNEE + 1, 1.0), (LKNEE, LKNEE + 1, 1.0),
            (RELB, RELB + 1, -1.0), (LELB, LELB + 1, -1.0))
-
-
-def _to_bones(x: np.ndarray) -> np.ndarray:
-    """Bone vectors (child minus parent); the root keeps its position."""
-    bones = x - x[..., [max(p, 0) for p in PARENTS], :]
-    bones[..., HIP, :] = x[..., HIP, :]
-    return bones
-
-
-def _from_bones(bones: np.ndarray) -> np.ndarray:
-    x = bones.copy()
-    for j, p in enumerate(PARENTS):  # parents come before children
-        if p >= 0:
-            x[..., j, :] = x[..., p, :] + bones[..., j, :]
-    return x
 
 
 def _rotate(bones: np.ndarray, joints: list[int], rotvec: np.ndarray) -> None:
@@ -173,7 +160,7 @@ def _change_poses(world: np.ndarray, cfg: PoseAugmentConfig,
     x = world[pick].astype(np.float64)
     b, t = x.shape[:2]
     mid = t // 2
-    bones = _to_bones(x)
+    bones = bone_vectors(x)
 
     if cfg.bone_scale > 0:
         factor = rng.uniform(1 - cfg.bone_scale, 1 + cfg.bone_scale, size=(b, len(PARENTS)))
@@ -214,7 +201,7 @@ def _change_poses(world: np.ndarray, cfg: PoseAugmentConfig,
         _rotate(bones, _SUBTREES[SPINE], rotvec)
 
     out = world.copy()
-    out[pick] = _from_bones(bones).astype(world.dtype)
+    out[pick] = from_bone_vectors(bones).astype(world.dtype)
     return out
 
 

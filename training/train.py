@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dgnet_core.input_frame import decode
 from dgnet_core.model import DGNet, multilevel_loss
 from dgnet_core.weights import export_onnx, save_weights
 
@@ -41,10 +42,17 @@ from .checkpoint import (  # noqa: F401  (CHECKPOINT, read_checkpoint: public he
     save_checkpoint,
 )
 from .config import ABLATIONS, PRESETS, TrainConfig, make_config
-from .data import ReprojectSampler, build_windows
+from .sources import (  # noqa: F401  (public here too)
+    build_mocap_val,
+    build_train_source,
+    build_val_source,
+    get_batch,
+    load_data,
+    to_network,
+)
 
 LOG_FIELDS = ("step", "epoch", "samples", "lr", "train_loss", "train_mpjpe_mm",
-              "val_mpjpe_mm", "elapsed_min", "samples_per_s")
+              "val_mpjpe_mm", "elapsed_min", "samples_per_s", "val_mocap_mm")
 
 
 class _TrainForward(nn.Module):
@@ -58,40 +66,6 @@ class _TrainForward(nn.Module):
         return self.net.forward_train(x, cam)
 
 
-# ------------------------------------------------------------------------------ data
-def load_data(cfg: TrainConfig, data: h36m.H36MData | None = None) -> h36m.H36MData:
-    if data is not None:
-        return data
-    subjects = tuple(cfg.train_subjects) + tuple(cfg.test_subjects)
-    return h36m.load(cfg.data_root, subjects=subjects,
-                     detections=cfg.input_source == "det" or cfg.augment.det_residual_prob > 0)
-
-
-def build_train_source(cfg: TrainConfig, data: h36m.H36MData):
-    if cfg.input_source == "reproject":
-        return ReprojectSampler(data, cfg.train_subjects, cfg.model.num_frames, cfg.augment,
-                                frame_step=cfg.frame_step, actions=cfg.train_actions,
-                                all_frames=cfg.model.all_frames)
-    return build_windows(data, cfg.train_subjects, source=cfg.input_source,
-                         in_channels=cfg.model.in_channels, num_frames=cfg.model.num_frames,
-                         actions=cfg.train_actions, frame_step=cfg.frame_step)
-
-
-def build_val_source(cfg: TrainConfig, data: h36m.H36MData):
-    """Held-out subset (test subjects, GT 2D unless training on detections)."""
-    src = "det" if cfg.input_source == "det" else "gt"
-    ds = build_windows(data, cfg.test_subjects, source=src, in_channels=cfg.model.in_channels,
-                       num_frames=cfg.model.num_frames)
-    return ds, np.arange(0, len(ds), max(1, cfg.val_frame_step))
-
-
-def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> dict:
-    if isinstance(source, ReprojectSampler):
-        return source.batch(idx, rng)
-    return source.batch(idx, rng, flip_prob=cfg.flip_prob, noise_px=cfg.noise_px,
-                        all_frames=cfg.model.all_frames)
-
-
 def _to(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
 
@@ -101,26 +75,23 @@ def _to(batch: dict, device) -> dict:
 def _predict_windows(net: DGNet, ds, centres: np.ndarray, device, batch: int,
                      flip_tta: bool) -> np.ndarray:
     """Network output for the windows around ``centres``: (N, T, 17, 3) or (N, 17, 3)."""
-    from dgnet_core.lifting import flip_input
-    from dgnet_core.skeleton import FLIP_PERM
+    from dgnet_core.skeleton import flip_pose
 
     out = []
     balanced = net.cfg.balanced
     for s in range(0, len(centres), batch):
-        b = ds.batch(centres[s:s + batch])
+        b, rot = to_network(ds.batch(centres[s:s + batch]), net.cfg)
         x = torch.from_numpy(b["x"]).to(device)
         cam = torch.from_numpy(b["cam"]).to(device) if balanced else None
         y = net(x, cam).float().cpu().numpy()
         if flip_tta:
-            xf = torch.from_numpy(flip_input(b["x"])).to(device)
+            xf = torch.from_numpy(flip_pose(b["x"])).to(device)
             camf = None
             if balanced:
                 camf = cam.clone()
                 camf[:, 2] *= -1
-            yf = net(xf, camf).float().cpu().numpy()[..., list(FLIP_PERM), :]
-            yf[..., 0] *= -1
-            y = 0.5 * (y + yf)
-        out.append(y)
+            y = 0.5 * (y + flip_pose(net(xf, camf).float().cpu().numpy()))
+        out.append(decode(y, rot))
     return np.concatenate(out)
 
 
@@ -186,17 +157,35 @@ def make_optimizer(net: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
 
 
 def init_network(net: DGNet, source: Path, out: Path | None) -> None:
-    """Start ``net`` from the model tensors of another run's checkpoint (a fine-tuning
-    stage: optimizer, schedule and step start fresh); records the source in ``init.json``."""
+    """Start ``net`` from another run's checkpoint or from a model weights file (a
+    fine-tuning stage: optimizer, schedule and step start fresh); records the source in
+    ``init.json``. A weights file has no block heads (inference only): those start from
+    their initialisation, every other tensor must match."""
     if not source.is_file():
         raise FileNotFoundError(f"init_from checkpoint not found: {source}")
-    ck = read_checkpoint(source)
-    net.load_state_dict(ck["model"])
+    from safetensors import safe_open
+
+    with safe_open(str(source), framework="pt") as f:
+        is_weights = "config" in (f.metadata() or {})
+    if is_weights:
+        from safetensors.torch import load_file
+
+        model = {k: v.float() if v.is_floating_point() else v
+                 for k, v in load_file(str(source)).items()}
+        missing, unexpected = net.load_state_dict(model, strict=False)
+        if unexpected or any(not k.startswith("block_heads.") for k in missing):
+            raise ValueError(f"{source} does not fit this network (missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]})")
+        step, samples = 0, 0
+    else:
+        ck = read_checkpoint(source)
+        net.load_state_dict(ck["model"])
+        step, samples = ck["state"]["step"], ck["state"]["samples"]
     if out is not None:
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
         (out / "init.json").write_text(json.dumps(
-            {"init_from": str(source), "sha256": digest, "step": ck["state"]["step"],
-             "samples": ck["state"]["samples"]}, indent=1) + "\n")
+            {"init_from": str(source), "sha256": digest, "step": step,
+             "samples": samples}, indent=1) + "\n")
 
 
 def train_step(fwd: nn.Module, net: DGNet, opt, b: dict, lam: float = 0.1,
@@ -264,6 +253,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     data = load_data(cfg, data)
     source = build_train_source(cfg, data)
     val_ds, val_idx = build_val_source(cfg, data)
+    mocap_val = build_mocap_val(cfg) if rank == 0 else None
 
     torch.manual_seed(cfg.seed)
     net = DGNet(cfg.model).to(device)
@@ -293,19 +283,30 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     val_every = cfg.val_every_steps or steps_per_epoch
     run_loss, run_err, run_n, run_t = 0.0, 0.0, 0, time.time()
 
-    def log_row(val: float | None) -> None:
+    def validate() -> tuple[float, float | None] | None:
+        if rank != 0:
+            return None
+        v = val_mpjpe_mm(net, val_ds, val_idx, device)
+        return v, None if mocap_val is None else val_mpjpe_mm(net, *mocap_val, device)
+
+    def log_row(val: tuple[float, float | None] | None) -> None:
         nonlocal run_loss, run_err, run_n, run_t
         if rank != 0 or (run_n == 0 and val is None):
             return
         dt = time.time() - run_t
-        row = [state["step"], round(state["step"] / steps_per_epoch, 4), state["samples"],
-               f"{opt.param_groups[0]['lr']:.6g}",
-               f"{run_loss / max(run_n, 1):.5f}", f"{run_err / max(run_n, 1) * 1000:.2f}",
-               "" if val is None else f"{val:.2f}",
-               f"{(state['train_seconds']) / 60:.2f}",
-               f"{run_n * per_step / max(dt, 1e-9):.1f}"]
+        h36m_val, mocap_mm = val if val is not None else (None, None)
+        row = {"step": state["step"], "epoch": round(state["step"] / steps_per_epoch, 4),
+               "samples": state["samples"], "lr": f"{opt.param_groups[0]['lr']:.6g}",
+               "train_loss": f"{run_loss / max(run_n, 1):.5f}",
+               "train_mpjpe_mm": f"{run_err / max(run_n, 1) * 1000:.2f}",
+               "val_mpjpe_mm": "" if h36m_val is None else f"{h36m_val:.2f}",
+               "elapsed_min": f"{(state['train_seconds']) / 60:.2f}",
+               "samples_per_s": f"{run_n * per_step / max(dt, 1e-9):.1f}",
+               "val_mocap_mm": "" if mocap_mm is None else f"{mocap_mm:.2f}"}
+        with open(log_path) as f:   # a log begun before a column was added keeps its header
+            header = next(csv.reader(f))
         with open(log_path, "a", newline="") as f:
-            csv.writer(f).writerow(row)
+            csv.DictWriter(f, header, extrasaction="ignore").writerow(row)
         run_loss, run_err, run_n, run_t = 0.0, 0.0, 0, time.time()
 
     def checkpoint() -> None:
@@ -346,7 +347,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
             state["train_seconds"] += now - seg_start
             seg_start = now
             if state["step"] % val_every == 0 and state["step"] % steps_per_epoch != 0:
-                log_row(val_mpjpe_mm(net, val_ds, val_idx, device) if rank == 0 else None)
+                log_row(validate())
                 net.train()
             if cfg.max_steps and state["step"] >= cfg.max_steps:
                 stop_reason = "max_steps"
@@ -363,7 +364,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
         if stop_reason != "epochs":
             break
         state["epoch"] += 1
-        log_row(val_mpjpe_mm(net, val_ds, val_idx, device) if rank == 0 else None)
+        log_row(validate())
         checkpoint()
         last_ckpt = time.time()
     else:
@@ -416,7 +417,11 @@ def plot_curves(log_path: Path, png: Path) -> None:
     ax.plot(samples, tr, label="train MPJPE (mm)")
     val = [(s, float(r["val_mpjpe_mm"])) for s, r in zip(samples, rows) if r["val_mpjpe_mm"]]
     if val:
-        ax.plot(*zip(*val), "o-", label="held-out MPJPE (mm)")
+        ax.plot(*zip(*val), "o-", label="held-out Human3.6M MPJPE (mm)")
+    mocap = [(s, float(r["val_mocap_mm"])) for s, r in zip(samples, rows)
+             if r.get("val_mocap_mm")]
+    if mocap:
+        ax.plot(*zip(*mocap), "s-", label="held-out motion capture MPJPE (mm)")
     ax.set_xlabel("training samples")
     ax.set_ylabel("mm")
     ax.grid(alpha=0.3)

@@ -4,6 +4,7 @@
     python -m training.synthetic render --joints clip.npy --out DIR
     python -m training.synthetic bench --size 320 --frames 12 --samples-list 4,8,16
     python -m training.synthetic evaluate --motions walk,wave,squat,turn,jump --out DIR
+    python -m training.synthetic suite [--model M] [--out runs/e2e]   (the 12 standard clips)
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def _parse(argv):
     e.add_argument("--reuse", action="store_true",
                    help="do not re-render clips already in --out (compare models on them)")
     _scene_args(e)
+    s = sub.add_parser("suite", help="the 12 standard clips (training.synthetic.suite)")
+    s.add_argument("--model", type=Path, default=None, help="default: the shipped model")
+    s.add_argument("--out", type=Path, default=Path("runs/e2e"))
+    s.add_argument("--h36m-dir", type=Path,
+                   default=Path(__file__).resolve().parents[3] / "shared" / "data" / "h36m")
     return p.parse_args(argv)
 
 
@@ -104,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from .render import render_sequence
 
+    if args.cmd == "suite":
+        from .suite import run_suite, suite_table
+
+        table = suite_table(run_suite(args.out, args.model, args.h36m_dir))
+        (args.out / "suite.md").write_text(table)
+        print(table)
+        return 0
     spec, style = _spec(args), _style(args)
     if args.cmd == "render":
         if args.joints is not None:

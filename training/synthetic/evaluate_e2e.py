@@ -74,8 +74,8 @@ def compare(result, gt_npz: str | Path, clip: str) -> list[Row]:
     for method, pred in (("DG-Net (ours)", ours), ("MediaPipe world", mp_rel)):
         rows.append(Row(
             clip=clip, method=method, frames=total, detected=float(valid.sum()) / total,
-            mpjpe_mm=1000 * mpjpe(pred[valid], gt_rel[valid]),
-            pa_mpjpe_mm=1000 * pa_mpjpe(pred[valid], gt_rel[valid]),
+            mpjpe_mm=1000 * float(mpjpe(pred[valid], gt_rel[valid]).mean()),
+            pa_mpjpe_mm=1000 * float(pa_mpjpe(pred[valid], gt_rel[valid]).mean()),
             accel_mm=1000 * masked_accel_error(pred, gt_rel, valid),
             kp2d_px=kp_err))
     return rows
