@@ -78,11 +78,11 @@ class PythonBuild:
 # (tests/test_packaging.py proves import + detection + ONNX lifting with exactly this set).
 # Measured with `python -S` and only numpy + these wheels on sys.path (mediapipe 1.2.2):
 # `import mediapipe` would import cv2 and matplotlib.pyplot from its drawing helpers
-# (vision/drawing_utils.py), which the engine never uses; dgnet_core.mediapipe_api puts
+# (vision/drawing_utils.py), which the engine never uses; dgnet_core.detection.mediapipe_api puts
 # placeholders for them in sys.modules when matplotlib is missing, so the PoseLandmarker
 # needs only certifi (core/base_options.py) beside numpy.
-# Video is read with PyAV (dgnet_core.video, the one reader of the engine), not OpenCV: the
-# same decoding speed (FFmpeg in both; scripts/bench_decode.py) in a smaller wheel,
+# Video is read with PyAV (dgnet_core.detection.video, the engine's one reader), not
+# OpenCV: the same decoding speed (FFmpeg in both; scripts/bench_decode.py) in a smaller wheel,
 # OpenCV-headless 50.0 / 39.4 / 37.3 MB (linux / windows / macOS) against PyAV 15.1.0's
 # 39.6 / 31.3 / 21.8 MB. One PyAV on every platform and both Python builds: 15.1.0 is the
 # newest with a macOS 13 arm64 wheel (later releases have none; the OpenCV it replaces
@@ -94,8 +94,8 @@ class PythonBuild:
 # Left out on purpose (EXCLUDED): numpy (Blender's own), scipy (the engine's four SciPy
 # routines are numpy in dgnet_core.numeric / dgnet_core.rotations; 30-45 MB per zip),
 # matplotlib, pillow, kiwisolver, cycler, pyparsing, python-dateutil, packaging (MediaPipe's
-# drawing helpers and dgnet_core.preview, a CLI / training feature; 15-18 MB per zip),
-# OpenCV in every build (37-50 MB per zip; dgnet_core.preview, overlay previews on the
+# drawing helpers and dgnet_core.formats.preview, a CLI / training feature; 15-18 MB per zip),
+# OpenCV in every build (37-50 MB per zip; dgnet_core.formats.preview, overlay previews on the
 # command line, still uses it, and the extension never imports it), contourpy, fonttools,
 # sounddevice, absl-py, flatbuffers, protobuf, coloredlogs, sympy.
 _RUNTIME: tuple[str, ...] = (

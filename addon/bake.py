@@ -15,9 +15,15 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from dgnet_core import retarget as rt
+from dgnet_core.motion.body import clip_body
+from dgnet_core.retarget.resample import resample
+from dgnet_core.retarget.rigmaps import RigMap, preset_map
+from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, retarget
 
 from . import rig as rigmod
+from .bake_options import BakeOptions
+
+_DEFAULTS = BakeOptions()  # the option schema's defaults
 
 
 @dataclass
@@ -26,15 +32,14 @@ class BakeSettings:
 
     target: bpy.types.Object | None = None  # None: build a new armature
     rig_type: str = "AUTO"  # AUTO | LIFT | RIGIFY_META | RIGIFY | MIXAMO | CUSTOM
-    custom_map: rt.RigMap | None = None
-    root_motion: bool = True
-    foot_lock: bool = False
-    scale_to_rig: bool = True
+    custom_map: RigMap | None = None
+    root_motion: bool = _DEFAULTS.root_motion
+    scale_to_rig: bool = _DEFAULTS.scale_to_rig
     first_frame: float = 1.0  # scene frame of the result's first frame (or of video frame 0)
     first_frame_is_video_zero: bool = False  # True: first_frame is video frame 0 (clips)
     frame_ratio: float = 1.0  # scene frames per video frame (scene fps / video fps)
     name: str = "Lift"  # action (and new armature) name
-    set_scene_range: bool = False
+    set_scene_range: bool = _DEFAULTS.set_scene_range
 
 
 @dataclass
@@ -123,8 +128,8 @@ def action_fcurves(obj: bpy.types.Object):
     return list(ad.action.fcurves)
 
 
-def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: rt.Retargeted,
-             spec: rt.RigSpec):
+def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: Retargeted,
+             spec: RigSpec):
     """Write ``out`` (rotations of mapped bones, root location) as a new action on ``obj``."""
     action, new_fcurve = assign_new_action(obj, action_name)
     linear = _linear()
@@ -154,7 +159,7 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
     joints = np.asarray(result.joints_world, dtype=np.float64)
     # The clip's one skeleton fit (the pipeline's body, else a fit of the joints), shared
     # with the BVH writer: the new armature's rest and the standing height of the solve.
-    body = rt.clip_body(joints, getattr(result, "rest_offsets", None))
+    body = clip_body(joints, getattr(result, "rest_offsets", None))
     if settings.target is not None:
         obj = rigmod.ensure_armature(settings.target)
         rig_map = rigmod.resolve_map(obj, settings.rig_type, settings.custom_map)
@@ -162,21 +167,20 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         loc = context.scene.cursor.location.copy()
         obj = rigmod.build_armature(context, settings.name, location=loc,
                                     offsets=body.offsets)
-        rig_map = rt.preset_map("lift", rigmod.bone_names(obj))
+        rig_map = preset_map("lift", rigmod.bone_names(obj))
     try:
         spec = rigmod.rig_spec(obj, rig_map)
         rigmod.reset_chain_pose(obj, spec)
         if rig_map.rig_type == "rigify":
             rigmod.set_rigify_fk(obj)
             rigmod.fix_isolated_bones(obj, spec)
-        opts = rt.RetargetOptions(
+        opts = RetargetOptions(
             root_motion=settings.root_motion,
-            scale_to_rig=settings.scale_to_rig and settings.target is not None,
-            foot_lock=settings.foot_lock)
+            scale_to_rig=settings.scale_to_rig and settings.target is not None)
         # Keys on whole scene frames: resample when scene and video frame rates differ.
         contacts = getattr(result, "contacts", None)
-        joints, contacts = rt.resample(joints, contacts, settings.frame_ratio)
-        out = rt.retarget(joints, spec, opts, contacts=contacts,
+        joints, contacts = resample(joints, contacts, settings.frame_ratio)
+        out = retarget(joints, spec, opts, contacts=contacts,
                           rest_offsets=body.offsets)
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)

@@ -11,7 +11,7 @@ The engine's flags are ``python -m dgnet_core lift``'s, from the same schema
 ``--max-gap``, ``--frame-start``/``--frame-end`` (video frames, both inclusive),
 ``--backend``, ``--device auto|cpu|cuda``, ``--model``, ``--task``, ``--no-flip``,
 ``--no-cleanup``, ``--no-foot-lock``, ``-q``/``-v``; the bake's come from
-``options.BakeOptions``; both are turned into settings by ``options.build_run``, as the
+``BakeOptions``; both are turned into settings by ``options.build_run``, as the
 operator's are. Before any clip is read the output folder, the camera, the device and the
 model file are checked: a problem there is one line
 ``lift_video: error: ...`` and exit 1, with nothing written. Each clip's failure is one
@@ -31,8 +31,6 @@ from pathlib import Path
 
 import bpy
 
-from dgnet_core import retarget as rt
-from dgnet_core.backend import resolve_runtime
 from dgnet_core.cli import (
     FRAME_RANGE_HELP,
     add_formats_argument,
@@ -42,12 +40,15 @@ from dgnet_core.cli import (
 )
 from dgnet_core.contract import PipelineOptions
 from dgnet_core.errors import LiftError, one_line
+from dgnet_core.lifting.backend import resolve_runtime
 from dgnet_core.pipeline import PipelineJob
 from dgnet_core.preflight import check_output_dir
+from dgnet_core.retarget.rigmaps import RigMap
 from dgnet_core.schema import add_arguments, from_values
 
 from . import bake, job, options
 from . import rig as rigmod
+from .bake_options import BakeOptions
 from .console import console_silenced, operator_error, quiet_native_logs
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: a new armature per clip")
     p.add_argument("--rig-file", type=Path, help=".blend file to append --target from")
     p.add_argument("--bone-map", type=Path, help="JSON bone map (implies --rig-type custom)")
-    add_arguments(p, options.BakeOptions)  # --rig-type, --no-root-motion, --no-scale-to-rig
+    add_arguments(p, BakeOptions)  # --rig-type, --no-root-motion, --no-scale-to-rig
     return p
 
 
@@ -138,7 +139,7 @@ def preflight(args) -> PipelineOptions:
     """Check what would otherwise fail on every clip, or only after the work: options,
     output folder, device, model file (``ValueError`` / ``LiftError``, one line)."""
     opts = options_from_args(args)
-    from_values(options.BakeOptions, vars(args))
+    from_values(BakeOptions, vars(args))
     check_output_dir(args.out)
     resolve_runtime(opts.model_path, opts.backend, opts.device)
     return opts
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         custom = None
         if args.bone_map:
             try:
-                custom = rt.RigMap.load(args.bone_map)
+                custom = RigMap.load(args.bone_map)
             except LiftError as exc:
                 raise UsageError(str(exc)) from None
         if target is None and not bpy.data.filepath:

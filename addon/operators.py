@@ -10,9 +10,10 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
-from dgnet_core import retarget as rt
 from dgnet_core.errors import LiftError
 from dgnet_core.pipeline import PipelineJob
+from dgnet_core.retarget.rigmaps import RIG_LABELS, RigMap, alias_map, detect_rig_type, preset_map
+from dgnet_core.roles import ALL_ROLES
 
 from . import bake, job, options
 from . import rig as rigmod
@@ -25,21 +26,21 @@ def error_message(exc: BaseException) -> str:
     return f"Lift Video failed: {type(exc).__name__}: {exc}"
 
 
-def custom_map_from_props(props) -> rt.RigMap | None:
+def custom_map_from_props(props) -> RigMap | None:
     """The panel's custom bone map rows as a RigMap (None when empty)."""
     bones = {row.bone: row.role for row in props.bone_map if row.bone}
     if not bones:
         return None
     root = props.root_bone or next((b for b, r in bones.items() if r == "pelvis"), None)
-    return rt.RigMap(bones=bones, root=root, rig_type="custom")
+    return RigMap(bones=bones, root=root, rig_type="custom")
 
 
-def fill_props_from_map(props, rig_map: rt.RigMap) -> None:
+def fill_props_from_map(props, rig_map: RigMap) -> None:
     props.bone_map.clear()
     by_role: dict[str, list[str]] = {}
     for bone, role in rig_map.bones.items():
         by_role.setdefault(role, []).append(bone)
-    for role in rt.ALL_ROLES:
+    for role in ALL_ROLES:
         for bone in by_role.get(role, [""]):
             row = props.bone_map.add()
             row.role = role
@@ -159,7 +160,7 @@ class LIFTVIDEO_OT_lift(bpy.types.Operator):
         self._runner.end(context)
         f0, f1 = rep.frames
         self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on {rep.obj.name!r} "
-                              f"({rt.RIG_LABELS.get(rep.rig_type, rep.rig_type)}, "
+                              f"({RIG_LABELS.get(rep.rig_type, rep.rig_type)}, "
                               f"frames {f0:.0f}-{f1:.0f})")
         return {"FINISHED"}
 
@@ -233,11 +234,11 @@ class LIFTVIDEO_OT_bonemap_fill(bpy.types.Operator):
     def execute(self, context):
         obj = _target(context)
         names = rigmod.bone_names(obj)
-        kind = rt.detect_rig_type(names)
-        rig_map = rt.alias_map(names) if kind == "custom" else rt.preset_map(kind, names)
+        kind = detect_rig_type(names)
+        rig_map = alias_map(names) if kind == "custom" else preset_map(kind, names)
         fill_props_from_map(context.scene.lift_video, rig_map)
         found = sum(1 for b in rig_map.bones if b in names)
-        self.report({"INFO"}, f"{found} bones mapped ({rt.RIG_LABELS[kind]})")
+        self.report({"INFO"}, f"{found} bones mapped ({RIG_LABELS[kind]})")
         return {"FINISHED"}
 
 
@@ -284,7 +285,7 @@ class LIFTVIDEO_OT_bonemap_load(bpy.types.Operator):
     def execute(self, context):
         props = context.scene.lift_video
         try:
-            rig_map = rt.RigMap.load(bpy.path.abspath(self.filepath))
+            rig_map = RigMap.load(bpy.path.abspath(self.filepath))
         except LiftError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

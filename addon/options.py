@@ -1,9 +1,7 @@
 """The settings of one lift in the add-on, built in one place for the operator and the
 ``lift_video`` command line.
 
-Owns ``BakeOptions`` (the bake's options with their defaults, choices and flags, as
-``dgnet_core.contract.PipelineOptions`` holds the engine's: rig type, root motion, scale
-to rig, scene range), ``values_from_props`` (the panel and the preferences as option
+Owns ``values_from_props`` (the panel and the preferences as option
 values) and ``build_run``: ``PipelineOptions`` and ``BakeSettings`` from one mapping of
 option values (the panel's, or the command line's ``vars(args)``), the source and the
 target. Nothing else in the add-on converts, defaults or validates an option: the
@@ -13,48 +11,18 @@ properties (``props``) and the command line's flags (``cli``) derive from the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import bpy
 
 from dgnet_core.contract import PipelineOptions
-from dgnet_core.retarget import RIG_TYPES, RigMap
-from dgnet_core.schema import Choice, from_identifier, from_values, option, validate
+from dgnet_core.retarget.rigmaps import RigMap
+from dgnet_core.schema import from_identifier, from_values
 
 from .bake import BakeSettings
+from .bake_options import BakeOptions
 from .camera import camera_fov
 from .job import Source, scene_fps
-
-_RIG_UI = {
-    "auto": ("Auto-detect", "Detect the rig type from the bone names"),
-    "lift": ("Lift Video", "An armature made by this add-on (17 joints)"),
-    "rigify_meta": ("Rigify Metarig", "Rigify's human metarig (spine, thigh.L, upper_arm.L...)"),
-    "rigify": ("Rigify Rig", "A generated Rigify control rig (FK controls; limbs set to FK)"),
-    "mixamo": ("Mixamo", "Mixamo names (mixamorig:Hips, LeftUpLeg...)"),
-    "custom": ("Custom Bone Map", "Your own bone map (pre-filled from common names)"),
-}
-RIG_TYPE_CHOICES = tuple(Choice(k, *_RIG_UI[k]) for k in ("auto", *RIG_TYPES))
-
-
-@dataclass(frozen=True)
-class BakeOptions:
-    """How the lifted motion goes onto the armature (the schema of the bake's options)."""
-
-    rig_type: str = option("auto", flag="--rig-type", choices=RIG_TYPE_CHOICES,
-                           label="Rig Type", help="bone map of --target (auto: detected "
-                           "from its bone names)")
-    root_motion: bool = option(True, flag="--no-root-motion", label="Root Motion",
-                               help="keep the body in place",
-                               description="let the body travel; off keeps it in place")
-    scale_to_rig: bool = option(True, flag="--no-scale-to-rig", label="Scale to Rig",
-                                help="do not scale root motion to the rig's size",
-                                description="scale root motion by rig size / person size")
-    set_scene_range: bool = option(True, label="Set Scene Range",
-                                   help="fit the scene's frame range to the new action")
-
-    def __post_init__(self) -> None:
-        validate(self)
 
 
 def values_from_props(props, prefs=None, model_path: str = "",
@@ -95,7 +63,6 @@ def build_run(values: Mapping[str, Any], source: Source, target=None,
         rig_type=rig_type.upper(),
         custom_map=custom_map,
         root_motion=bake.root_motion,
-        foot_lock=options.foot_lock,
         scale_to_rig=bake.scale_to_rig,
         first_frame=source.first_scene_frame,
         first_frame_is_video_zero=source.is_clip,

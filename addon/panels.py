@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from dgnet_core import retarget as rt
+from dgnet_core.retarget.rigmaps import RIG_LABELS, detect_rig_type
 
 from . import rig as rigmod
 from . import status as engine_status
@@ -66,9 +66,9 @@ def draw_lift_panel(layout, context) -> None:
         box.prop(props, "rig_type")
         obj = props.target
         if obj is not None and obj.type == "ARMATURE":
-            detected = rt.detect_rig_type(rigmod.bone_names(obj))
+            detected = detect_rig_type(rigmod.bone_names(obj))
             if props.rig_type == "AUTO":
-                box.label(text=f"Detected: {rt.RIG_LABELS[detected]}", icon="INFO")
+                box.label(text=f"Detected: {RIG_LABELS[detected]}", icon="INFO")
         if props.rig_type == "CUSTOM":
             row = box.row(align=True)
             row.operator("lift_video.bonemap_fill", icon="AUTOMERGE_ON")

@@ -4,7 +4,7 @@ Owns every bpy property the add-on registers: ``Scene.lift_video`` (source, targ
 type, bone map, options, camera), ``WindowManager.lift_video_run`` (progress of the running job,
 never saved) and the add-on preferences (compute device, optional model path). The lift's
 options take their names, items, defaults and ranges from the schema
-(``dgnet_core.contract.PipelineOptions``, ``options.BakeOptions``; ``schema.prop_kwargs``).
+(``dgnet_core.contract.PipelineOptions``, ``BakeOptions``; ``schema.prop_kwargs``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from bpy.props import (
 )
 
 from dgnet_core.contract import PipelineOptions
-from dgnet_core.retarget import ALL_ROLES
+from dgnet_core.roles import ALL_ROLES
 from dgnet_core.schema import prop_kwargs
 
-from .options import BakeOptions
+from .bake_options import BakeOptions
 
 ROLE_ITEMS = [(r, r, f"Body part {r}") for r in ALL_ROLES]
 

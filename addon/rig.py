@@ -12,8 +12,17 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from dgnet_core import retarget as rt
 from dgnet_core.errors import RigError
+from dgnet_core.retarget.lift_rig import lift_rest_bones
+from dgnet_core.retarget.rigmaps import (
+    RigMap,
+    alias_map,
+    check_map,
+    detect_rig_type,
+    preset_map,
+    spec_from_rest,
+)
+from dgnet_core.retarget.solver import RigSpec
 
 
 def _roll_up(head: np.ndarray, tail: np.ndarray) -> Vector:
@@ -32,7 +41,7 @@ def build_armature(context: bpy.types.Context, name: str, lengths: np.ndarray | 
     lengths of the person, ``BONES`` order), or laid out on ``offsets`` (the clip's body,
     ``LiftResult.rest_offsets``) when given; the floor is the object's origin.
     """
-    names, parents, heads, tails = rt.lift_rest_bones(lengths, offsets)
+    names, parents, heads, tails = lift_rest_bones(lengths, offsets)
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
     context.collection.objects.link(obj)
@@ -80,7 +89,7 @@ def ensure_armature(obj) -> bpy.types.Object:
 
 
 def resolve_map(obj: bpy.types.Object, rig_type: str = "AUTO",
-                custom: rt.RigMap | None = None) -> rt.RigMap:
+                custom: RigMap | None = None) -> RigMap:
     """The bone map for ``obj``: ``rig_type`` "AUTO" detects; "CUSTOM" uses ``custom``
     (or aliases); other values are presets (``lift``, ``rigify_meta``, ``rigify``,
     ``mixamo``). The map is checked against the armature (RigError lists what is missing).
@@ -88,12 +97,12 @@ def resolve_map(obj: bpy.types.Object, rig_type: str = "AUTO",
     names = bone_names(obj)
     kind = rig_type.lower()
     if kind == "auto":
-        kind = rt.detect_rig_type(names)
+        kind = detect_rig_type(names)
     if kind == "custom":
-        rig_map = custom if custom is not None and custom.bones else rt.alias_map(names)
+        rig_map = custom if custom is not None and custom.bones else alias_map(names)
     else:
-        rig_map = rt.preset_map(kind, names)
-    rt.check_map(rig_map, names)
+        rig_map = preset_map(kind, names)
+    check_map(rig_map, names)
     return rig_map
 
 
@@ -114,7 +123,7 @@ def _ordered(obj) -> list:
     return out
 
 
-def rig_spec(obj: bpy.types.Object, rig_map: rt.RigMap) -> rt.RigSpec:
+def rig_spec(obj: bpy.types.Object, rig_map: RigMap) -> RigSpec:
     """World-space rest data of ``obj``'s bones with the map's roles, for the solver."""
     bones = _ordered(obj)
     names = [b.name for b in bones]
@@ -126,7 +135,7 @@ def rig_spec(obj: bpy.types.Object, rig_map: rt.RigMap) -> rt.RigSpec:
     heads = np.array([np.array(mw @ b.head_local) for b in bones])
     tails = np.array([np.array(mw @ b.tail_local) for b in bones])
     parents = [index[b.parent.name] if b.parent else -1 for b in bones]
-    return rt.spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
+    return spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
 
 
 RIGIFY_LIMB_PARENTS = tuple(f"{b}_parent.{s}" for b in ("upper_arm", "thigh") for s in "LR")
@@ -159,7 +168,7 @@ def set_rigify_fk(obj: bpy.types.Object) -> list[str]:
     return changed
 
 
-def reset_chain_pose(obj: bpy.types.Object, spec: rt.RigSpec) -> list[str]:
+def reset_chain_pose(obj: bpy.types.Object, spec: RigSpec) -> list[str]:
     """Put the unkeyed bones that the solver assumes at rest back to rest: ancestors of
     mapped bones and the root-motion bone's rotation. Returns the bones reset."""
     reset = set()
@@ -184,7 +193,7 @@ def reset_chain_pose(obj: bpy.types.Object, spec: rt.RigSpec) -> list[str]:
     return sorted(reset)
 
 
-def fix_isolated_bones(obj: bpy.types.Object, spec: rt.RigSpec) -> None:
+def fix_isolated_bones(obj: bpy.types.Object, spec: RigSpec) -> None:
     """Mark Rigify's isolated mechanism bones (FK limb parents, neck / head rotation) as
     keeping their current evaluated orientation (they copy the root's or the torso's
     rotation, which the bake does not change)."""

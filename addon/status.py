@@ -66,7 +66,7 @@ def _check_detector() -> Part:
     try:
         import av  # noqa: F401 - the video reader (PyAV); a wheel Blender may have skipped
 
-        from dgnet_core.detect import PoseDetector, default_task_path
+        from dgnet_core.detection.detect import PoseDetector, default_task_path
 
         path = default_task_path()
         with PoseDetector(path):
@@ -90,8 +90,8 @@ def _device_text(backend: str) -> str:
 
 def _check_model(device_pref: str, model_path: str, path: str | None) -> tuple[Part, Part]:
     try:
-        from dgnet_core.backend import make_lifter
         from dgnet_core.contract import PipelineOptions
+        from dgnet_core.lifting.backend import make_lifter
         from dgnet_core.schema import from_identifier
 
         device = from_identifier(PipelineOptions, "device", device_pref)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .contract import PipelineOptions, ProgressCallback
 from .errors import one_line_errors
-from .io_formats import FORMATS, parse_formats
+from .formats.results import FORMATS, parse_formats
 from .preflight import check_output_dir
 from .schema import add_arguments, from_values
 
@@ -119,8 +119,8 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressCallback | None]:
 
 
 def cmd_lift(args: argparse.Namespace) -> int:
-    from .backend import resolve_runtime
-    from .io_formats import save_outputs
+    from .formats.results import save_outputs
+    from .lifting.backend import resolve_runtime
     from .pipeline import run_pipeline
 
     formats = parse_formats(args.formats)  # fail before the long job

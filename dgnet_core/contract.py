@@ -20,17 +20,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .placement import DEFAULT_FOV_DEG
+from .motion.camera import DEFAULT_FOV_DEG
 from .schema import Choice, option, validate
 
 if TYPE_CHECKING:
-    from .placement import MotionOptions
+    from .motion.place import MotionOptions
 
 SMOOTHING = (
     Choice("savgol", "Savitzky-Golay", "Zero-phase polynomial smoothing (best offline)"),
     Choice("one_euro", "One Euro", "Speed-adaptive smoothing"),
     Choice("none", "None", "No smoothing"),
 )
+AUTO = "auto"  # the back-end and the device when the user picks none: decided at run time
 BACKENDS = (
     Choice("auto", "Auto", "onnxruntime when the model has an ONNX export, unless a CUDA GPU "
            "runs PyTorch"),
@@ -70,9 +71,9 @@ class PipelineOptions:
                                    label="End", help="last video frame to lift, inclusive "
                                    "(default: the end of the video)",
                                    description="last video frame (inclusive)")
-    backend: str = option("auto", flag="--backend", choices=BACKENDS, label="Back-end",
+    backend: str = option(AUTO, flag="--backend", choices=BACKENDS, label="Back-end",
                           help="runtime of the lifting model")
-    device: str = option("auto", flag="--device", choices=DEVICES, label="Compute Device",
+    device: str = option(AUTO, flag="--device", choices=DEVICES, label="Compute Device",
                          help="where the lifting model runs")
     model_path: str | None = option(None, flag="--model", metavar="PATH", label="Model",
                                     help="lifting model, .safetensors or .onnx "
@@ -102,9 +103,9 @@ class PipelineOptions:
 
     def motion(self) -> MotionOptions:
         """The placement's clean-up steps these options ask for."""
-        from .placement import MotionOptions
+        from .motion.place import MotionOptions
 
-        base = MotionOptions() if self.cleanup else MotionOptions.legacy()
+        base = MotionOptions() if self.cleanup else MotionOptions.per_frame()
         return replace(base, foot_lock=self.foot_lock)
 
     @property

@@ -18,7 +18,7 @@ a background thread while MediaPipe works on the next frames (the video is decod
 third, see ``detect.iter_detect``); frames next to gaps or the clip's end are lifted after
 gap filling. The result is the same as lifting afterwards.
 
-Placing cleans the motion up (``placement.MotionOptions``; ``cleanup`` and ``foot_lock``
+Placing cleans the motion up (``motion.place.MotionOptions``; ``cleanup`` and ``foot_lock``
 switch it): one body per clip, knee/elbow limits, root depth per clip, the floor from foot
 contacts, an upright stance and locked feet; ``LiftResult.rest_offsets`` is that body,
 which the BVH writer and the add-on's armature share.
@@ -36,17 +36,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import make_lifter
 from .contract import LiftResult, PipelineOptions, Progress, ProgressCallback
-from .detect import Detections, iter_detect
-from .early_lift import EarlyLift, LiftWorker, iter_lift
+from .detection.detect import Detections, iter_detect
+from .detection.gaps import detected_span, fill_gaps
+from .detection.video import probe_video
 from .errors import NoPersonError
-from .filters import smooth
-from .gaps import detected_span, fill_gaps
-from .lifting import Lifter
-from .placement import intrinsics, place
+from .lifting.backend import make_lifter
+from .lifting.early_lift import EarlyLift, LiftWorker, iter_lift
+from .lifting.lifter import Lifter
+from .motion.camera import intrinsics
+from .motion.filters import smooth
+from .motion.place import place
 from .skeleton import mediapipe_to_h36m
-from .video import probe_video
 
 __all__ = ["LiftResult", "PipelineJob", "PipelineOptions", "Progress", "ProgressCallback",
            "iter_pipeline", "make_lifter", "run_pipeline"]

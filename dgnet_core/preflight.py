@@ -21,6 +21,7 @@ import tempfile
 from importlib.util import find_spec
 from pathlib import Path
 
+from .contract import AUTO
 from .errors import OutputError, WeightsError
 
 MODEL_SUFFIXES = (".safetensors", ".onnx")
@@ -75,7 +76,7 @@ def check_device(device: str) -> None:
                            f"{torch.__version__}); use the cpu (or auto) device")
 
 
-def check_model_file(path: str | Path, backend: str = "auto", device: str = "auto") -> Path:
+def check_model_file(path: str | Path, backend: str = AUTO, device: str = AUTO) -> Path:
     """Raise ``WeightsError`` naming ``path`` when the model cannot be loaded as asked."""
     path = Path(path)
     accepted = " or ".join(MODEL_SUFFIXES)

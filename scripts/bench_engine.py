@@ -82,11 +82,11 @@ def child(args: argparse.Namespace) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    from dgnet_core.detect import detect_video
-    from dgnet_core.lifting import Lifter
+    from dgnet_core.detection.detect import detect_video
+    from dgnet_core.lifting.backend import load_lifter
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
 
-    lifter = Lifter.from_file(args.model, backend=args.backend, device="cpu",
+    lifter = load_lifter(args.model, backend=args.backend, device="cpu",
                               threads=args.threads)
     lifter.flip_tta = not args.no_flip
     rss0 = _rss_mb()
@@ -127,8 +127,8 @@ def run_child(clip: Path, model: Path, threads: int, no_flip: bool, backend: str
 
 
 def ensure_models(work: Path, model: str | None) -> tuple[Path, Path]:
-    from dgnet_core.config import DGNetConfig
-    from dgnet_core.weights import default_model_path, random_model, save_weights
+    from dgnet_core.lifting.config import DGNetConfig
+    from dgnet_core.lifting.weights import default_model_path, random_model, save_weights
 
     if model:
         full = Path(model)

@@ -116,7 +116,7 @@ def main() -> None:
     if args.mediapipe_alone:
         mediapipe_alone(*args.mediapipe_alone)
         return
-    from dgnet_core.detect import default_task_path
+    from dgnet_core.detection.detect import default_task_path
 
     clip = (args.clip or make_clip(args.work)).resolve()
     out = args.work / "lift_out"

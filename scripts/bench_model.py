@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from dgnet_core.config import DGNetConfig
-from dgnet_core.weights import export_onnx, onnx_session, random_model
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.weights import export_onnx, onnx_session, random_model
 
 
 def flops_per_frame(cfg: DGNetConfig) -> int:

@@ -42,9 +42,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     from dgnet_core.cli import native_stderr_silenced, progress_bar
-    from dgnet_core.io_formats import save_outputs
+    from dgnet_core.formats.preview import save_preview
+    from dgnet_core.formats.results import save_outputs
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
-    from dgnet_core.preview import save_preview
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Runs inside a throwaway environment that has ``mediapipe==0.10.21`` installed (its wheel
 carries the two pose models and the TFLite metadata writer; the runtime ``mediapipe==1.2.2``
-has neither). See DESIGN.md §5. Called by ``scripts/build_pose_task.sh``; never at run time.
+has neither). Called by ``scripts/build_pose_task.sh``; never at run time.
 
     python scripts/make_pose_task.py OUT.task
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from dgnet_core.detect import PoseObservation
+from dgnet_core.detection.observation import PoseObservation
 from dgnet_core.skeleton import NUM_JOINTS, PARENTS, TEMPLATE_POSE
 
 
@@ -25,9 +25,9 @@ def write_clip(path, n: int = 20, size=(160, 120)) -> None:
 
 def tiny_lifter(output: str = "xyz"):
     """A one-block random DG-Net as a Lifter (fast on CPU)."""
-    from dgnet_core.config import DGNetConfig
-    from dgnet_core.lifting import Lifter
-    from dgnet_core.weights import random_model
+    from dgnet_core.lifting.config import DGNetConfig
+    from dgnet_core.lifting.lifter import Lifter
+    from dgnet_core.lifting.weights import random_model
 
     cfg = DGNetConfig(num_blocks=1, channels=32, importance_hidden=8, block_head_hidden=16,
                       output=output)

@@ -13,8 +13,8 @@ heads follow the joints), a second run making a second action, a Rigify metarig,
 generated Rigify rig and a Mixamo-named T-pose rig (limb directions follow the joints),
 clear errors for a mesh target and a rig missing bones, the operator on 20 frames of a real
 clip with a random model (from the preferences), cancel leaving the scene unchanged, and
-the headless script (one clip, a folder with a broken clip, a usage error). Issue 12 (real
-footage): the camera from a movie clip's tracking camera or the panel, the Blender CLI's
+the headless script (one clip, a folder with a broken clip, a usage error). Real
+footage: the camera from a movie clip's tracking camera or the panel, the Blender CLI's
 ``--fov``/``--focal``, a stream-copy cut lifted quietly, a failing exporter and bad
 settings reported in one line before any work.
 """
@@ -63,7 +63,7 @@ def random_onnx(tmp_path_factory) -> Path:
     import torch
 
     torch.set_num_threads(1)
-    from dgnet_core.weights import export_onnx, random_model
+    from dgnet_core.lifting.weights import export_onnx, random_model
 
     return Path(export_onnx(random_model(), tmp_path_factory.mktemp("model") / "random.onnx"))
 
@@ -125,6 +125,11 @@ def test_new_armature_heads_follow_the_joints(scene_results):
     assert r["keys_per_curve"] == [30]
     assert r["max_head_error_m"] < 1e-3, r
     assert r["rotation_modes"] == ["QUATERNION"]
+
+
+def test_bvh_and_baked_armature_turn_alike(scene_results):
+    r = _ok(scene_results, "bvh_matches_bake")
+    assert r["bones"] == 17 and r["max_bone_angle_deg"] < 1.0, r
 
 
 def test_second_run_makes_a_second_action(scene_results):
@@ -230,7 +235,7 @@ def test_headless_script(random_onnx, clip_path, tmp_path):
     assert rig["summary"][0]["rig_type"] == "rigify_meta"
 
 
-# Issue 12 (real footage): a stream-copy cut, one-line errors, the camera.
+# Real footage: a stream-copy cut, one-line errors, the camera.
 
 
 @pytest.fixture(scope="module")
@@ -439,6 +444,45 @@ def _group_scene(args: dict) -> dict:
                 "rotation_modes": sorted({obj.pose.bones[b.name].rotation_mode
                                           for b in obj.data.bones if b.name in
                                           ("Hip", "LShoulder", "RKnee")})}
+
+    @check("bvh_matches_bake")
+    def _():
+        """The BVH file and the baked armature turn every bone alike (one solver)."""
+        import tempfile
+
+        from dgnet_core.formats.bvh import write_bvh
+        from dgnet_core.skeleton import JOINT_NAMES
+
+        obj = bpy.data.objects["synthetic"]
+        start = int(obj.animation_data.action.frame_range[0])
+        path = Path(tempfile.mkdtemp()) / "bvh_check.bvh"
+        write_bvh(path, result.joints_world, result.fps, offsets=result.rest_offsets)
+        before = set(bpy.data.objects)
+        bpy.ops.import_anim.bvh(filepath=str(path), frame_start=1, rotate_mode="NATIVE")
+        bvh = next(o for o in bpy.data.objects if o not in before)
+
+        def deltas(o, frame):
+            ctx.scene.frame_set(frame)
+            out = {}
+            for nm in JOINT_NAMES:
+                pb = o.pose.bones[nm]
+                m = (o.matrix_world @ pb.matrix).to_3x3()
+                r = (o.matrix_world @ pb.bone.matrix_local).to_3x3()
+                out[nm] = np.array(m @ r.inverted())
+            return out
+
+        worst = 0.0
+        for f in range(n):
+            a, b = deltas(obj, start + f), deltas(bvh, 1 + f)
+            for nm in JOINT_NAMES:
+                cos = (np.trace(a[nm].T @ b[nm]) - 1) / 2
+                worst = max(worst, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+        imported = bvh.animation_data.action
+        arm = bvh.data
+        bpy.data.objects.remove(bvh)
+        bpy.data.armatures.remove(arm)
+        bpy.data.actions.remove(imported)
+        return {"max_bone_angle_deg": worst, "bones": len(JOINT_NAMES)}
 
     @check("second_run")
     def _():
@@ -654,7 +698,7 @@ def _group_scene(args: dict) -> dict:
             source = sys.modules[pkg + ".job"].file_source(Path(args["clip"]), ctx.scene)
             opts, _ = options.build_run(options.values_from_props(props, prefs), source)
             lifted = run_pipeline(args["clip"], opts)
-            from dgnet_core.retarget import resample
+            from dgnet_core.retarget.resample import resample
             from dgnet_core.skeleton import JOINT_NAMES
 
             fps = ctx.scene.render.fps / ctx.scene.render.fps_base
@@ -778,7 +822,7 @@ def _group_headless(args: dict) -> dict:
 
 
 def _group_footage(args: dict) -> dict:
-    """Issue 12: the camera from a movie clip or the panel, the Blender CLI's camera flags,
+    """The camera from a movie clip or the panel, the Blender CLI's camera flags,
     and headless runs on a stream-copy cut, with a failing exporter and with bad settings."""
     import addon_utils
     import bpy

@@ -35,7 +35,7 @@ print("RESULT " + json.dumps({
                      "scene_prop": hasattr(bpy.types.Scene, "lift_video")},
     "addon_file": addon.__file__,
     "core_file": dgnet_core.__file__,
-    "rig_core": sys.modules["addon.rig"].rt.__name__,
+    "rig_core": sys.modules["addon.rig"].RigSpec.__module__,
     "sub_package": "addon.dgnet_core" in sys.modules,
 }))
 """

@@ -1,4 +1,4 @@
-"""Root depth held to feet that stand still in the image (``dgnet_core.anchoring``): a body
+"""Root depth held to feet that stand still in the image (``dgnet_core.motion.anchoring``): a body
 whose lifted size is misread frame by frame (a squat lifted as a standing body) must not
 travel in depth while its feet stay on one spot. Synthetic pinhole views; no video, no model.
 """
@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dgnet_core.anchoring import AnchorOptions, anchor_depth, still_feet
-from dgnet_core.placement import (
-    CAMERA_TO_WORLD_AXES,
-    MotionOptions,
-    intrinsics,
-    place,
-    project,
-)
+from dgnet_core.motion.anchoring import AnchorOptions, anchor_depth, still_feet
+from dgnet_core.motion.camera import CAMERA_TO_WORLD_AXES, intrinsics, project
+from dgnet_core.motion.place import MotionOptions, place
 from dgnet_core.skeleton import FEET, TEMPLATE_POSE
 
 FPS = 25.0

@@ -1,4 +1,4 @@
-"""The back-end and device are resolved in one place (issue 13, part 4), and ``run_pipeline``
+"""The back-end and device are resolved in one place, and ``run_pipeline``
 takes a lifter, detections and a progress callback (part 3).
 
 Checks that need torch absent or never imported run in a fresh ``python``: a meta-path
@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dgnet_core.backend import Runtime, resolve_runtime
 from dgnet_core.errors import WeightsError
-from dgnet_core.lifting import Lifter
-from dgnet_core.weights import default_model_path
+from dgnet_core.lifting.backend import Runtime, load_lifter, resolve_runtime
+from dgnet_core.lifting.weights import default_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_DEFAULT = default_model_path().is_file() and default_model_path(".onnx").is_file()
@@ -45,8 +44,8 @@ def model_dir(tmp_path_factory) -> Path:
     pytest.importorskip("torch")
     import shutil
 
-    from dgnet_core.config import DGNetConfig
-    from dgnet_core.weights import export_onnx, load_model, random_model, save_weights
+    from dgnet_core.lifting.config import DGNetConfig
+    from dgnet_core.lifting.weights import export_onnx, load_model, random_model, save_weights
 
     d = tmp_path_factory.mktemp("models")
     model = random_model(DGNetConfig(num_blocks=1, channels=32, importance_hidden=8,
@@ -79,7 +78,7 @@ def test_onnx_with_cuda_is_a_weights_error(model_dir) -> None:
     with pytest.raises(WeightsError, match=message):
         resolve_runtime(model_dir / "both.safetensors", "onnx", "cuda")
     with pytest.raises(WeightsError, match=message):
-        Lifter.from_file(model_dir / "both.onnx", backend="onnx", device="cuda")
+        load_lifter(model_dir / "both.onnx", backend="onnx", device="cuda")
     with pytest.raises(WeightsError, match=message):
         resolve_runtime(None, "onnx", "cuda")  # checked before any file or GPU
 
@@ -90,7 +89,7 @@ def test_onnx_path_never_imports_torch(model_dir) -> None:
     proc = _python(f"""
         import sys
         import numpy as np
-        import dgnet_core.backend as backend
+        import dgnet_core.lifting.backend as backend
         backend.torch_has_cuda_build = lambda: True
         backend.nvidia_driver_present = lambda: True
         from dgnet_core.contract import PipelineOptions
@@ -109,7 +108,7 @@ def test_without_torch(model_dir) -> None:
     proc = _python(_NO_TORCH + f"""
 import json
 import numpy as np
-from dgnet_core.backend import make_lifter, resolve_runtime
+from dgnet_core.lifting.backend import make_lifter, resolve_runtime
 from dgnet_core.contract import PipelineOptions
 from dgnet_core.errors import WeightsError
 from dgnet_core.preflight import check_device
@@ -148,7 +147,7 @@ print(json.dumps(out))
 
 
 def _detections(n: int = 40, width: int = 640, height: int = 480):
-    from dgnet_core.detect import Detections
+    from dgnet_core.detection.detect import Detections
 
     rng = np.random.default_rng(1)
     shape = rng.uniform(-0.15, 0.15, (33, 2))
@@ -165,7 +164,7 @@ def test_run_pipeline_with_lifter_detections_and_progress(model_dir) -> None:
     from dgnet_core.pipeline import PipelineJob, run_pipeline
 
     det = _detections()
-    lifter = Lifter.from_file(model_dir / "both.onnx", threads=1)
+    lifter = load_lifter(model_dir / "both.onnx", threads=1)
     seen = []
     result = run_pipeline("synthetic.mp4", PipelineOptions(smoothing="none"), lifter=lifter,
                           detections=det, progress=seen.append)

@@ -1,4 +1,5 @@
-"""BVH export (dgnet_core.bvh) read back by an independent reader and forward kinematics."""
+"""BVH export (dgnet_core.formats.bvh) read back by an independent reader and forward
+kinematics."""
 
 from __future__ import annotations
 
@@ -7,8 +8,25 @@ import pytest
 from engine_helpers import posed_sequence
 from scipy.spatial.transform import Rotation
 
-from dgnet_core.bvh import CHILDREN, DFS_ORDER, write_bvh
-from dgnet_core.skeleton import JOINT_NAMES, PARENTS
+from dgnet_core.formats.bvh import (
+    BVH_CHILDREN,
+    BVH_PARENTS,
+    DFS_ORDER,
+    global_rotations,
+    write_bvh,
+)
+from dgnet_core.motion.body import clip_body, rest_joints
+from dgnet_core.skeleton import (
+    HIP,
+    JOINT_NAMES,
+    LFOOT,
+    LHIP,
+    LKNEE,
+    RELB,
+    RSHO,
+    RWRI,
+    SPINE,
+)
 
 
 def _read_bvh(path):
@@ -75,12 +93,25 @@ def test_bvh_round_trips_through_a_reader(tmp_path) -> None:
     path = write_bvh(tmp_path / "m.bvh", joints, fps=25.0)
     names, parents, offsets, channels, motion, dt = _read_bvh(path)
     assert names == [JOINT_NAMES[j] for j in DFS_ORDER] and len(names) == 17
-    assert [names.index(JOINT_NAMES[PARENTS[j]]) if PARENTS[j] >= 0 else -1
+    assert [names.index(JOINT_NAMES[BVH_PARENTS[j]]) if BVH_PARENTS[j] >= 0 else -1
             for j in DFS_ORDER] == parents
     assert motion.shape == (25, 6 + 3 * 16) and dt == pytest.approx(1 / 25)
     assert len(channels[0]) == 6 and all(len(c) == 3 for c in channels[1:])
-    # FK of the file (Y-up) reproduces the joints (Z-up): (x, y, z) -> (x, z, -y).
+    # FK of the file (Y-up) is the armature's pose: (x, y, z) -> (x, z, -y) of the rest
+    # pose turned by the solver's rotations, bone by bone from the root.
     pos = _fk(parents, offsets, motion)
-    expect = joints[:, list(DFS_ORDER)][..., [0, 2, 1]] * [1, 1, -1]
+    body = clip_body(joints)
+    rest, rots = rest_joints(offsets=body.offsets), global_rotations(joints, body.offsets)
+    arm = np.zeros_like(joints)
+    for j in DFS_ORDER:
+        p = BVH_PARENTS[j]
+        arm[:, j] = joints[:, 0] if p < 0 else arm[:, p] + rots[:, p] @ (rest[j] - rest[p])
+    expect = arm[:, list(DFS_ORDER)][..., [0, 2, 1]] * [1, 1, -1]
     assert np.abs(pos - expect).max() < 2e-4
-    assert sum(1 for c in CHILDREN if not c) == path.read_text().count("End Site")
+    # ... in which every limb and the spine point exactly where the joints do
+    for a, b in ((LHIP, LKNEE), (LKNEE, LFOOT), (RSHO, RELB), (RELB, RWRI), (HIP, SPINE)):
+        got = arm[:, b] - arm[:, a]
+        want = joints[:, b] - joints[:, a]
+        cos = np.sum(got * want, -1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
+        assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 0.5
+    assert sum(1 for c in BVH_CHILDREN if not c) == path.read_text().count("End Site")

@@ -1,4 +1,4 @@
-"""Detection (dgnet_core.detect): the pose model path, the tracking detector with one
+"""Detection (dgnet_core.detection.detect): the pose model path, the tracking detector with one
 landmarker, and frames read ahead on a thread that stops."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from engine_helpers import obs, write_clip
 
-from dgnet_core.detect import TASK_ENV, PoseObservation, default_task_path
+from dgnet_core.detection.detect import TASK_ENV, PoseObservation, default_task_path
+from dgnet_core.detection.video import VideoReader
 from dgnet_core.errors import LiftError, VideoError
-from dgnet_core.video import VideoReader
 
 
 def test_task_path_env_var(tmp_path, monkeypatch) -> None:
@@ -51,7 +51,7 @@ def _scripted(det, t: int, poses) -> PoseObservation | None:
 
 
 def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch) -> None:
-    import dgnet_core.detect as detect
+    import dgnet_core.detection.detect as detect
 
     monkeypatch.setattr(detect, "PoseDetector", _FakeLandmarker)
     _FakeLandmarker.made = []
@@ -91,7 +91,7 @@ def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch)
 
 
 def test_tracking_detector_without_fast_tracking_keeps_one_landmarker(monkeypatch) -> None:
-    import dgnet_core.detect as detect
+    import dgnet_core.detection.detect as detect
 
     monkeypatch.setattr(detect, "PoseDetector", _FakeLandmarker)
     _FakeLandmarker.made = []
@@ -105,7 +105,7 @@ def test_tracking_detector_without_fast_tracking_keeps_one_landmarker(monkeypatc
 def test_frames_are_read_ahead_on_a_thread_that_stops(tmp_path) -> None:
     import threading
 
-    from dgnet_core.detect import _Prefetch
+    from dgnet_core.detection.detect import _Prefetch
 
     def readers():
         return [t for t in threading.enumerate() if t.name == "lift-video-decode"]
@@ -138,7 +138,7 @@ def test_frames_are_read_ahead_on_a_thread_that_stops(tmp_path) -> None:
 
 _DRAWING_LATER = r"""
 import sys
-from dgnet_core import mediapipe_api
+from dgnet_core.detection import mediapipe_api
 mp, _, vision = mediapipe_api.load()
 assert "matplotlib" not in sys.modules, "drawing helpers imported with the landmarker"
 from mediapipe.tasks.python.vision import drawing_styles

@@ -1,11 +1,11 @@
-"""Motion filters (dgnet_core.filters): slow motion kept, jitter removed."""
+"""Motion filters (dgnet_core.motion.filters): slow motion kept, jitter removed."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dgnet_core.filters import one_euro, savgol, smooth
+from dgnet_core.motion.filters import one_euro, savgol, smooth
 
 
 def test_filters_keep_slow_motion_and_remove_jitter() -> None:

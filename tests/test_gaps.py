@@ -1,12 +1,13 @@
-"""Gap handling (dgnet_core.gaps): interior gaps, interpolation, limits; the runs of a mask."""
+"""Gap handling (dgnet_core.detection.gaps): interior gaps, interpolation, limits; the
+runs of a mask (dgnet_core.numeric.runs)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from dgnet_core.detection.gaps import detected_span, fill_gaps, find_gaps
 from dgnet_core.errors import NoPersonError
-from dgnet_core.gaps import detected_span, fill_gaps, find_gaps
 from dgnet_core.numeric import runs
 
 

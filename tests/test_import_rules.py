@@ -29,7 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "dgnet_core"
 ADDON = REPO / "addon"
-MODEL_MODULES = {"dgnet_core.model", "dgnet_core.graphs"}
+MODEL_MODULES = {"dgnet_core.lifting.model", "dgnet_core.lifting.graphs"}
 BLENDER_MODULES = {"bpy", "bpy_extras", "bpy_types", "mathutils", "addon_utils", "bmesh",
                    "gpu", "gpu_extras", "bl_ui", "bl_operators", "idprop", "aud", "freestyle"}
 
@@ -103,7 +103,7 @@ def _violations(paths: list[Path], bad, *, top_level: bool) -> list[str]:
 
 def test_the_sources_are_where_the_rules_look():
     names = {_module_name(p) for p in _sources(CORE, ADDON)}
-    assert MODEL_MODULES <= names and {"dgnet_core.lifting", "addon.rig"} <= names
+    assert MODEL_MODULES <= names and {"dgnet_core.lifting.lifter", "addon.rig"} <= names
     assert len(names) > 20
 
 
@@ -120,11 +120,11 @@ def test_addon_never_imports_training():
 
 
 def test_opencv_only_in_the_preview_which_the_addon_never_imports():
-    preview = CORE / "preview.py"
+    preview = CORE / "formats" / "preview.py"
     others = [p for p in _sources(CORE) if p != preview]
     assert _violations(others, lambda n: _root(n) == "cv2", top_level=False) == []
     assert _violations(_sources(ADDON), lambda n: _root(n) == "cv2" or n.startswith(
-        "dgnet_core.preview"), top_level=False) == []
+        "dgnet_core.formats.preview"), top_level=False) == []
 
 
 def test_torch_is_imported_at_module_level_only_by_the_model_modules():
@@ -138,7 +138,7 @@ def test_torch_is_imported_at_module_level_only_by_the_model_modules():
 
 def test_rule_checker_catches_what_it_should():
     """The checker itself: each kind of forbidden import is reported, the allowed ones not."""
-    fake = CORE / "_rule_probe.py"  # a name that is never written to disk
+    fake = CORE / "lifting" / "_rule_probe.py"  # a name that is never written to disk
     tree = ast.parse(
         "import torch.nn\n"
         "from .model import DGNet\n"
@@ -149,18 +149,89 @@ def test_rule_checker_catches_what_it_should():
         "class C:\n    from training import data\n")
     top = [sorted(n for n in _imported(node, fake)) for node in _imports(tree, top_level=True)]
     every = [_imported(node, fake)[0] for node in _imports(tree, top_level=False)]
-    assert top == [["torch.nn"], ["dgnet_core.model", "dgnet_core.model.DGNet"],
-                   ["dgnet_core", "dgnet_core.graphs"], ["typing", "typing.TYPE_CHECKING"],
+    assert top == [["torch.nn"], ["dgnet_core.lifting.model", "dgnet_core.lifting.model.DGNet"],
+                   ["dgnet_core.lifting", "dgnet_core.lifting.graphs"],
+                   ["typing", "typing.TYPE_CHECKING"],
                    ["training", "training.data"]]
-    assert sorted(every) == sorted(["torch.nn", "dgnet_core.model", "dgnet_core", "typing",
-                                    "torch", "torch", "bpy", "training"])
+    assert sorted(every) == sorted(["torch.nn", "dgnet_core.lifting.model", "dgnet_core.lifting",
+                                    "typing", "torch", "torch", "bpy", "training"])
+
+
+def _engine_graph(top_level: bool = False) -> dict[str, set[str]]:
+    """Engine module -> the engine modules it imports (anywhere in it but ``TYPE_CHECKING``
+    blocks, or with ``top_level`` only when it is imported; ``from x import y`` counts
+    ``x.y`` when that is a module, else ``x``)."""
+    paths = _sources(CORE)
+    modules = {_module_name(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        me = _module_name(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        deps = set()
+        for node in _imports(tree, top_level=top_level):
+            names = _imported(node, path)
+            hits = [n for n in names[1:] if n in modules] or (
+                [names[0]] if names[0] in modules else [])
+            deps.update(h for h in hits if h != me)
+        graph[me] = deps
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_loops_in_the_engine():
+    assert _cycles(_engine_graph()) == []
+    # the checker finds a loop where there is one
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_contract_imports_nothing_heavy():
+    """The job's shape is read by the add-on's panel and the readers of results: when it is
+    imported it imports only the option schema and the camera's constants."""
+    assert _engine_graph(top_level=True)["dgnet_core.contract"] <= {
+        "dgnet_core.schema", "dgnet_core.motion.camera"}
+
+
+def test_no_module_is_over_400_lines():
+    long = [f"{p.relative_to(REPO)}: {n}" for p in _sources(CORE, ADDON, REPO / "training")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
+    assert long == []
 
 
 _PROBE = r"""
 import importlib, json, pkgutil, sys
 import dgnet_core
 names = sorted(m.name for m in pkgutil.walk_packages(dgnet_core.__path__, "dgnet_core."))
-skip = {"dgnet_core.model", "dgnet_core.graphs", "dgnet_core.__main__"}
+skip = {"dgnet_core.lifting.model", "dgnet_core.lifting.graphs", "dgnet_core.__main__"}
 for name in names:
     if name not in skip:
         importlib.import_module(name)

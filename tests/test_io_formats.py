@@ -1,4 +1,4 @@
-"""Output files (dgnet_core.io_formats): written, read back, unknown formats rejected."""
+"""Output files (dgnet_core.formats.results): written, read back, unknown formats rejected."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import pytest
 from engine_helpers import posed_sequence
 
 from dgnet_core.errors import FormatError
-from dgnet_core.io_formats import load_npz, parse_formats, save_outputs
+from dgnet_core.formats.results import load_npz, parse_formats, save_outputs
+from dgnet_core.motion.camera import intrinsics
 from dgnet_core.pipeline import LiftResult
-from dgnet_core.placement import (
-    intrinsics,
-)
 from dgnet_core.skeleton import JOINT_NAMES
 
 

@@ -7,11 +7,11 @@ import pytest
 import torch
 from engine_helpers import tiny_lifter
 
-from dgnet_core.config import DGNetConfig
 from dgnet_core.errors import WeightsError
-from dgnet_core.lifting import Lifter, make_windows, normalize_screen, window_indices
-from dgnet_core.skeleton import FLIP_PERM
-from dgnet_core.weights import (
+from dgnet_core.lifting.backend import load_lifter
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.lifter import Lifter, make_windows, normalize_screen, window_indices
+from dgnet_core.lifting.weights import (
     default_model_path,
     export_onnx,
     load_model,
@@ -19,6 +19,7 @@ from dgnet_core.weights import (
     read_config,
     save_weights,
 )
+from dgnet_core.skeleton import FLIP_PERM
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -54,8 +55,8 @@ def test_torch_and_onnx_lift_the_same(tmp_path, in_channels: int) -> None:
     st = save_weights(model, tmp_path / "m.safetensors")
     export_onnx(load_model(st), tmp_path / "m.onnx")
     kp, conf = _clip()
-    a = Lifter.from_file(st, backend="torch", device="cpu").lift(kp, conf, 640, 480)
-    b = Lifter.from_file(st, backend="onnx").lift(kp, conf, 640, 480)
+    a = load_lifter(st, backend="torch", device="cpu").lift(kp, conf, 640, 480)
+    b = load_lifter(st, backend="onnx").lift(kp, conf, 640, 480)
     assert a.shape == (len(kp), 17, 3)
     assert np.abs(a - b).max() < 1e-4
 
@@ -126,7 +127,7 @@ def test_default_model_is_shipped_and_lifts() -> None:
         pytest.fail(f"the default model must be shipped at {path}")
     assert path.stat().st_size + path.with_suffix(".onnx").stat().st_size < 12 * 2**20
     kp, conf = _clip()
-    y = Lifter.from_default().lift(kp, conf, 640, 480)
+    y = load_lifter().lift(kp, conf, 640, 480)
     assert np.isfinite(y).all() and y.shape == (len(kp), 17, 3)
 
 

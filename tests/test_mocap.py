@@ -7,7 +7,6 @@ import pytest
 
 from dgnet_core.skeleton import BONES, LEFT, RIGHT, bone_lengths
 from training.config import make_config
-from training.data import AugmentConfig, ReprojectSampler
 from training.fake_h36m import write_fake_h36m, write_fake_mocap
 from training.mocap import (
     H36M_BONES,
@@ -21,6 +20,7 @@ from training.mocap import (
     read_split,
     reproportion,
 )
+from training.reproject import AugmentConfig, ReprojectSampler
 from training.sources import MixedSampler, build_mocap_val, build_train_source
 
 

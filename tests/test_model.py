@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dgnet_core.config import DGNetConfig
-from dgnet_core.graphs import EdgeWeighting, SpatialGraph, TemporalGraph, knn_mask
-from dgnet_core.model import DGNet, count_parameters, multilevel_loss
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.graphs import EdgeWeighting, SpatialGraph, TemporalGraph, knn_mask
+from dgnet_core.lifting.model import DGNet, count_parameters, multilevel_loss
 from dgnet_core.skeleton import TEMPLATE_POSE
 
 
@@ -183,7 +183,7 @@ def test_balanced_output_needs_camera_and_uses_it() -> None:
 def _onnx_pair(tmp_path, seed: int = 0):
     import onnx
 
-    from dgnet_core.weights import export_onnx, onnx_session, random_model
+    from dgnet_core.lifting.weights import export_onnx, onnx_session, random_model
 
     model = random_model(DGNetConfig(channels=48, num_blocks=3), seed=seed)
     path = export_onnx(model, tmp_path / "m.onnx", opset=17)

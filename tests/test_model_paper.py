@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from dgnet_core.config import DGNetConfig
-from dgnet_core.graphs import EdgeWeighting, SpatialGraph, TemporalGraph
-from dgnet_core.model import DGNet, GraphConvModule, multilevel_loss
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.graphs import EdgeWeighting, SpatialGraph, TemporalGraph
+from dgnet_core.lifting.model import DGNet, GraphConvModule, multilevel_loss
 from dgnet_core.skeleton import FLIP_PERM
 
 SMALL = {"channels": 16, "num_blocks": 2, "importance_hidden": 8, "block_head_hidden": 8}

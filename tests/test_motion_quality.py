@@ -1,4 +1,4 @@
-"""Motion an animator would not have to fix (issue 12, defect 4): one body per clip, limb
+"""Motion an animator would not have to fix: one body per clip, limb
 limits, per-clip root depth, the floor from contacts, foot locking and a BVH that matches
 the joints. Synthetic rigid bodies seen by a pinhole camera; no video, no model."""
 
@@ -9,7 +9,8 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from dgnet_core.body import (
+from dgnet_core.formats.bvh import BVH_CHILDREN, BVH_PARENTS, DFS_ORDER, write_bvh
+from dgnet_core.motion.body import (
     LIMBS,
     fit_body,
     limb_bend,
@@ -17,22 +18,13 @@ from dgnet_core.body import (
     pose_body,
     template_body,
 )
-from dgnet_core.bvh import DFS_ORDER, write_bvh
-from dgnet_core.placement import (
-    CAMERA_TO_WORLD_AXES,
-    LEFT_FOOT,
-    RIGHT_FOOT,
-    MotionOptions,
-    intrinsics,
-    place,
-    project,
-)
+from dgnet_core.motion.camera import CAMERA_TO_WORLD_AXES, intrinsics, project
+from dgnet_core.motion.contacts import LEFT_FOOT, RIGHT_FOOT
+from dgnet_core.motion.place import MotionOptions, place
 from dgnet_core.roles import ROLES
 from dgnet_core.skeleton import (
     ANKLE_HEIGHT,
     BONES,
-    CHILDREN,
-    PARENTS,
     TEMPLATE_POSE,
     bone_lengths,
 )
@@ -162,7 +154,7 @@ def test_dancing_in_place_stays_put_with_planted_feet() -> None:
     K = intrinsics(640, 640, fov_deg=50)
     kp = project(cam, K)
     rel = _noisy_lift(cam, seed=3)
-    old = place(rel, kp, None, K, FPS, options=MotionOptions.legacy())
+    old = place(rel, kp, None, K, FPS, options=MotionOptions.per_frame())
     new = place(rel, kp, None, K, FPS)
     assert _travel(old.joints_world) > 1.0  # frame-by-frame depth breathes
     assert _travel(new.joints_world) < 0.35
@@ -186,7 +178,7 @@ def test_upright_body_and_floor_from_a_tilted_camera() -> None:
     K = intrinsics(800, 800, fov_deg=60)
     kp = project(cam, K)
     rel = _noisy_lift(cam, seed=5, lean_deg=10.0)
-    old = place(rel, kp, None, K, FPS, options=MotionOptions.legacy())
+    old = place(rel, kp, None, K, FPS, options=MotionOptions.per_frame())
     new = place(rel, kp, None, K, FPS)
     up = new.camera_to_world.T @ [0, 0, 1.0]  # world up seen from the camera
     pitch = math.degrees(math.atan2(-up[2], -up[1]))
@@ -247,14 +239,15 @@ def test_bvh_forward_kinematics_matches_the_joints(tmp_path) -> None:
     for name, offsets in (("shared", placed.rest_offsets), ("refit", None)):
         path = write_bvh(tmp_path / f"{name}.bvh", joints, FPS, offsets=offsets)
         parents, off, motion = _read_bvh(path)
-        assert parents == [list(DFS_ORDER).index(PARENTS[j]) if PARENTS[j] >= 0 else -1
-                           for j in DFS_ORDER]
+        assert parents == [list(DFS_ORDER).index(BVH_PARENTS[j]) if BVH_PARENTS[j] >= 0
+                           else -1 for j in DFS_ORDER]
         pos = _fk(parents, off, motion)
         expect = joints[:, list(DFS_ORDER)][..., [0, 2, 1]] * [1, 1, -1]  # Z-up -> Y-up
         err = np.linalg.norm(pos - expect, axis=-1)
-        assert err.max() < 0.01, (name, err.max())  # within 1 cm everywhere
-        assert err.mean() < 0.001
-    assert sum(1 for c in CHILDREN if not c) == 5
+        # the file is the armature: head and shoulders follow their torso frames
+        assert err.max() < 0.025, (name, err.max())  # within 2.5 cm everywhere
+        assert err.mean() < 0.004
+    assert sum(1 for c in BVH_CHILDREN if not c) == 5
     # A raw lift (bone lengths varying) cannot be matched like that: the fit is what helps.
     raw = _noisy_lift(cam, seed=7) @ CAMERA_TO_WORLD_AXES.T + [0, 0, 1.0]
     path = write_bvh(tmp_path / "raw.bvh", raw, FPS)

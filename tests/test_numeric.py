@@ -126,16 +126,18 @@ sys.meta_path.insert(0, Block())
 import numpy as np
 import dgnet_core
 for m in pkgutil.walk_packages(dgnet_core.__path__, "dgnet_core."):
-    if m.name.split(".")[1] in ("model", "graphs", "__main__"):
+    if m.name.split(".")[-1] in ("model", "graphs", "__main__"):
         continue  # torch-only modules (never in Blender)
     importlib.import_module(m.name)
-from dgnet_core import bvh, contacts, filters, gaps, placement
+from dgnet_core.formats import bvh
+from dgnet_core.motion import contacts, filters
+from dgnet_core.detection import gaps
 x = np.random.default_rng(0).normal(size=(40, 17, 3))
 filters.savgol(x, 30.0)
 det = np.ones(40, bool); det[10:14] = False
 gaps.fill_gaps(x, det, 10)
 bvh.bvh_motion(x + [0, 0, 1])
-placement.foot_contacts(x, 30.0)
+contacts.detect_contacts(x + [0, 0, 1], 30.0)
 assert not [m for m in sys.modules if m.split(".")[0] == "scipy"]
 print("OK")
 """

@@ -1,4 +1,4 @@
-"""One option schema (issue 13, part 2): the command lines' flags and Blender's properties
+"""One option schema: the command lines' flags and Blender's properties
 derive from ``PipelineOptions`` (and the add-on's ``BakeOptions``), validation lives in one
 place, and both command lines take the same flags with inclusive frame ranges.
 
@@ -18,7 +18,7 @@ from script_results import run_result_script
 
 from dgnet_core import cli
 from dgnet_core.contract import BACKENDS, DEVICES, SMOOTHING, PipelineOptions
-from dgnet_core.filters import METHODS
+from dgnet_core.motion.filters import METHODS
 from dgnet_core.schema import enum_items, from_values, spec_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ from pathlib import Path
 import bpy
 import addon
 addon.register()
-from addon import cli, job, options, props
+from addon import bake, bake_options, cli, job, options, props
 scene = bpy.context.scene
 rna = scene.lift_video.bl_rna.properties
 prefs_rna = props.LIFTVIDEO_AP_preferences.bl_rna.properties
@@ -135,7 +135,7 @@ except ValueError as exc:
     bad = str(exc)
 
 def bake_dict(s):
-    return {k: getattr(s, k) for k in ("rig_type", "root_motion", "foot_lock", "scale_to_rig",
+    return {k: getattr(s, k) for k in ("rig_type", "root_motion", "scale_to_rig",
                                        "set_scene_range", "first_frame", "name")}
 
 out = {
@@ -152,6 +152,8 @@ out = {
     "panel_ranged": [p_opts.frame_start, p_opts.frame_end, p_opts.smoothing,
                      p_bake.rig_type, p_bake.root_motion],
     "panel_bad_range": bad,
+    "bake_defaults": [[getattr(bake.BakeSettings(), k), getattr(bake_options.BakeOptions(), k)]
+                      for k in ("root_motion", "scale_to_rig", "set_scene_range")],
 }
 addon.unregister()
 print("RESULT " + json.dumps(out))
@@ -185,6 +187,12 @@ def test_blender_properties_come_from_the_schema(blender_side) -> None:
     assert r["frame_end_min"] == 0
     assert r["bools"] == {"foot_lock": True, "root_motion": True, "scale_to_rig": True,
                           "set_scene_range": True}
+
+
+@pytest.mark.blender
+def test_bake_settings_default_to_the_schema(blender_side) -> None:
+    """``BakeSettings`` (what the bake reads) takes its defaults from ``BakeOptions``."""
+    assert blender_side["bake_defaults"] == [[True, True], [True, True], [True, True]]
 
 
 @pytest.mark.blender

@@ -161,7 +161,7 @@ class Block:
             raise ImportError(f"{name} is blocked (the extension ships none)")
 sys.meta_path.insert(0, Block())
 import numpy as np
-from dgnet_core.detect import PoseDetector
+from dgnet_core.detection.detect import PoseDetector
 res = {}
 task = sys.argv[1]
 if task:
@@ -232,7 +232,8 @@ def test_real_core_wheel_installs_and_finds_its_weights(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                     "--disable-pip-version-check", "--target", str(site), str(whl)], check=True)
-    code = ("import json, dgnet_core, dgnet_core.weights as w, dgnet_core.detect as d; "
+    code = ("import json, dgnet_core, dgnet_core.lifting.weights as w, "
+            "dgnet_core.detection.detect as d; "
             "print(json.dumps([dgnet_core.__file__, str(w.default_model_path()), "
             "str(d.default_task_path()) if (w.WEIGHTS_DIR.parent / 'models').is_dir() "
             "else '']))")

@@ -105,7 +105,7 @@ def lift_onnx(tmp_path_factory) -> Path:
     if DEFAULT_ONNX.is_file():
         return DEFAULT_ONNX
     pytest.importorskip("torch")
-    from dgnet_core.weights import export_onnx, random_model
+    from dgnet_core.lifting.weights import export_onnx, random_model
 
     return Path(export_onnx(random_model(), tmp_path_factory.mktemp("onnx") / "random.onnx"))
 
@@ -140,7 +140,7 @@ ext_dir = Path(ext.__file__).parent
 res["ext_dir"] = str(ext_dir)
 import dgnet_core as core
 res["core_file"] = core.__file__
-from dgnet_core import mediapipe_api  # MediaPipe without its drawing helpers (no matplotlib)
+from dgnet_core.detection import mediapipe_api
 mediapipe_api.load()
 import av, mediapipe, onnxruntime
 res["modules"] = {m.__name__: m.__file__ for m in (av, mediapipe, onnxruntime)}
@@ -151,7 +151,7 @@ for bad in ("torch", "sounddevice", "contourpy", "fontTools", "absl", "flatbuffe
 # A clip: the shared dance video when present, else a small one written by the test. Read
 # with the engine's own reader (PyAV from the zip), RGB frames as the pipeline gets them.
 video = args["video"] or args["fallback"]
-from dgnet_core.video import VideoReader
+from dgnet_core.detection.video import VideoReader
 with VideoReader(video) as reader:
     frames = [rgb for _, rgb in reader.frames(0, args["frames"])]
 res["frames_read"] = len(frames)
@@ -170,9 +170,10 @@ if task.is_file():
             found += bool(lm.detect_for_video(img, int(i * 40)).pose_landmarks)
     res["detected"] = found
 
-lifting = importlib.import_module("dgnet_core.lifting")
+lifting = importlib.import_module("dgnet_core.lifting.lifter")
+backend = importlib.import_module("dgnet_core.lifting.backend")
 lifter = (lifting.Lifter.from_onnx(args["onnx"]) if args["onnx"]
-          else lifting.Lifter.from_default(backend="onnx"))
+          else backend.load_lifter(backend="onnx"))
 import numpy as np
 rng = np.random.default_rng(0)
 kp = rng.uniform(100, 200, (len(frames) or 8, 17, 2)).astype(np.float32)
@@ -300,12 +301,12 @@ def _python313() -> str | None:
 
 _SCRIPT_313 = r"""
 import json, sys
-from dgnet_core import mediapipe_api
+from dgnet_core.detection import mediapipe_api
 mediapipe_api.load()
 import numpy, av, mediapipe, onnxruntime
 from mediapipe.tasks.python import vision
-from dgnet_core.lifting import Lifter
-from dgnet_core.video import VideoReader
+from dgnet_core.lifting.lifter import Lifter
+from dgnet_core.detection.video import VideoReader
 args = json.loads(sys.argv[1])
 with VideoReader(args["video"]) as reader:
     frame = next((rgb for _, rgb in reader.frames()), None)

@@ -7,18 +7,16 @@ import numpy as np
 import pytest
 from engine_helpers import tiny_lifter
 
-from dgnet_core.detect import PoseObservation
-from dgnet_core.filters import smooth
+from dgnet_core.detection.observation import PoseObservation
+from dgnet_core.motion.camera import intrinsics
+from dgnet_core.motion.filters import smooth
 from dgnet_core.pipeline import PipelineOptions
-from dgnet_core.placement import (
-    intrinsics,
-)
 from dgnet_core.skeleton import bone_lengths
 
 
 def _synthetic_detections(n: int, missing: list[int], width: int = 640, height: int = 480):
     """Poses of a person swaying across the frame, None in ``missing`` frames."""
-    from dgnet_core.detect import Detections
+    from dgnet_core.detection.detect import Detections
 
     shape = np.random.default_rng(1).uniform(-0.15, 0.15, (33, 2))
     poses = []
@@ -44,7 +42,7 @@ def _synthetic_detections(n: int, missing: list[int], width: int = 640, height: 
 def _patch_detection(monkeypatch, poses, det, endless: bool = False):
     """Make ``iter_pipeline`` detect ``poses`` (calling on_frame) without a video."""
     import dgnet_core.pipeline as pipeline
-    from dgnet_core.video import VideoInfo
+    from dgnet_core.detection.video import VideoInfo
 
     def fake_iter_detect(video, start=0, end=None, task_path=None, config=None, chunk=4,
                          on_frame=None):
@@ -124,9 +122,9 @@ def test_closing_the_pipeline_stops_the_lifting_thread(monkeypatch) -> None:
 
 @pytest.mark.slow  # ONNX export and two pipeline runs
 def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
-    from dgnet_core.lifting import Lifter
+    from dgnet_core.lifting.lifter import Lifter
+    from dgnet_core.lifting.weights import export_onnx
     from dgnet_core.pipeline import run_pipeline
-    from dgnet_core.weights import export_onnx
 
     lifter = tiny_lifter("balanced")
     kp = np.random.default_rng(2).uniform(100, 500, (9, 17, 2)).astype(np.float32)
@@ -158,8 +156,8 @@ def test_balanced_model_gets_the_intrinsics(tmp_path) -> None:
 
 
 def _balanced_model():
-    from dgnet_core.config import DGNetConfig
-    from dgnet_core.weights import random_model
+    from dgnet_core.lifting.config import DGNetConfig
+    from dgnet_core.lifting.weights import random_model
 
     return random_model(DGNetConfig(num_blocks=1, channels=32, importance_hidden=8,
                                     block_head_hidden=16, output="balanced"), seed=5)

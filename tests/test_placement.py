@@ -1,5 +1,6 @@
-"""Placement (dgnet_core.placement) on a synthetic walk whose answer is known: root,
-floor, contacts, rigidity, depth in front, and the intrinsics from a field of view."""
+"""Placement (dgnet_core.motion: camera, trajectory, floor, place) on a synthetic walk
+whose answer is known: root, floor, contacts, rigidity, depth in front, and the intrinsics
+from a field of view."""
 
 from __future__ import annotations
 
@@ -9,18 +10,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from dgnet_core.motion.camera import CAMERA_TO_WORLD_AXES, intrinsics, project
+from dgnet_core.motion.contacts import LEFT_FOOT, RIGHT_FOOT
+from dgnet_core.motion.place import MotionOptions, place
 from dgnet_core.pipeline import PipelineOptions
-from dgnet_core.placement import (
-    ANKLE_HEIGHT,
-    CAMERA_TO_WORLD_AXES,
-    LEFT_FOOT,
-    RIGHT_FOOT,
-    MotionOptions,
-    intrinsics,
-    place,
-    project,
-)
-from dgnet_core.skeleton import NUM_JOINTS, TEMPLATE_POSE, bone_lengths
+from dgnet_core.skeleton import ANKLE_HEIGHT, NUM_JOINTS, TEMPLATE_POSE, bone_lengths
 
 
 def _walk(n: int = 120, fps: float = 30.0, start_y: float = 8.0, speed: float = 1.0):
@@ -76,7 +70,7 @@ def test_placement_recovers_root_floor_and_contacts(pitch: float) -> None:
     kp = project(cam, K)
     assert cam[..., 2].min() > 3.0
     rel = cam - cam[:, :1]
-    out = place(rel, kp, None, K, fps, options=MotionOptions.legacy())  # per-frame placement
+    out = place(rel, kp, None, K, fps, options=MotionOptions.per_frame())  # per-frame placement
     assert np.abs(out.joints_camera - cam).max() < 1e-6  # exact 2D + 3D: exact trajectory
     planted = np.stack([out.joints_world[truth[:, c] == 1, f, 2]
                         for c, f in enumerate((LEFT_FOOT, RIGHT_FOOT))], 0)

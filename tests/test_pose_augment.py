@@ -27,7 +27,6 @@ from dgnet_core.skeleton import (
 )
 from training import h36m
 from training.config import TrainConfig, make_config
-from training.data import AugmentConfig, ReprojectSampler
 from training.fake_h36m import write_fake_h36m
 from training.pose_augment import (
     HINGE_MAX_DEG,
@@ -35,6 +34,7 @@ from training.pose_augment import (
     augment_poses,
     change_conventions,
 )
+from training.reproject import AugmentConfig, ReprojectSampler
 
 
 def _standing(batch: int = 64, frames: int = 4) -> np.ndarray:

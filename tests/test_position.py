@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dgnet_core.lifting import Lifter
+from dgnet_core.lifting.backend import load_lifter
+from dgnet_core.lifting.lifter import Lifter
 from dgnet_core.skeleton import flip_pose
 from training.position_bench import FOCAL_PX
 
@@ -52,7 +53,7 @@ def p1_mm(lifter: Lifter, clips, fx: float, fy: float, w: int, h: int) -> float:
 
 @pytest.mark.parametrize("w,h", [(1920, 1080), (1080, 1920)])
 def test_lift_holds_wherever_the_person_stands(clips, w, h) -> None:
-    lifter = Lifter.from_default(backend="onnx", flip_tta=False)
+    lifter = load_lifter(backend="onnx", flip_tta=False)
     p1 = {c: p1_mm(lifter, clips, *c, w, h) for c in CELLS}
     centre = p1[(0.5, 0.5)]
     worst = max(p1, key=p1.get)
@@ -64,7 +65,7 @@ def test_lift_holds_wherever_the_person_stands(clips, w, h) -> None:
 def test_mirror_image_gives_the_mirrored_pose(clips) -> None:
     """A person on the left of the picture, mirrored, stands on the right: the lift of the
     mirror image, mirrored back, is the lift of the original (no flip TTA)."""
-    lifter = Lifter.from_default(backend="onnx", flip_tta=False)
+    lifter = load_lifter(backend="onnx", flip_tta=False)
     w, h = 1920, 1080
     dist = []
     for c3 in clips:

@@ -10,20 +10,43 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dgnet_core import retarget as rt
 from dgnet_core.errors import RigError
+from dgnet_core.motion.body import clip_body, person_lengths, rest_joints, standing_pelvis_height
+from dgnet_core.retarget.lift_rig import lift_rest_bones
+from dgnet_core.retarget.resample import resample
+from dgnet_core.retarget.rigmaps import (
+    RigMap,
+    alias_map,
+    check_map,
+    detect_rig_type,
+    preset_map,
+    spec_from_rest,
+)
+from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, retarget, rig_yaw
+from dgnet_core.roles import ALL_ROLES, ROLES, role_rotations
+from dgnet_core.rotations import (
+    axis_angle_matrix,
+    continuous_quats,
+    matrix_to_quat,
+    normalize,
+    quat_to_matrix,
+    slerp_matrix,
+    swing,
+)
 from dgnet_core.skeleton import (
     ANKLE_HEIGHT,
     BONES,
     FEET,
     JOINT_NAMES,
+    LELB,
+    LSHO,
     TEMPLATE_POSE,
     bone_lengths,
 )
 
 
 def rot(axis, deg):
-    return rt.axis_angle_matrix(np.asarray(axis, float), np.radians(deg))
+    return axis_angle_matrix(np.asarray(axis, float), np.radians(deg))
 
 
 def posed_template(n: int = 30, seed: int = 0) -> np.ndarray:
@@ -58,8 +81,8 @@ def posed_template(n: int = 30, seed: int = 0) -> np.ndarray:
 
 def rest_matrix(head, tail, up):
     """A Blender-like bone rest orientation: Y along the bone, Z toward ``up``."""
-    y = rt.normalize(np.asarray(tail, float) - head)
-    z = rt.normalize(up - np.dot(up, y) * y)
+    y = normalize(np.asarray(tail, float) - head)
+    z = normalize(up - np.dot(up, y) * y)
     x = np.cross(y, z)
     return np.stack([x, y, z], axis=-1)
 
@@ -70,22 +93,22 @@ def make_spec(names, parents, heads, tails, rig_map, yaw_deg=0.0, scale=1.0):
     tails = np.asarray(tails) @ r.T
     ups = []
     for h, t in zip(heads, tails):
-        d = rt.normalize(t - h)
+        d = normalize(t - h)
         up = r @ np.array([0.0, -1.0, 0.0])
         if abs(np.dot(up, d)) > 0.9:
             up = np.array([0.0, 0.0, 1.0])
         ups.append(up)
     rest = np.array([rest_matrix(h, t, u) for h, t, u in zip(heads, tails, ups)])
-    return rt.spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
+    return spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
 
 
-def forward(spec: rt.RigSpec, out: rt.Retargeted) -> tuple[np.ndarray, np.ndarray]:
+def forward(spec: RigSpec, out: Retargeted) -> tuple[np.ndarray, np.ndarray]:
     """Posed world heads and tails (N, B, 3) from pose quaternions + root location."""
     n, nb = out.quats.shape[:2]
     heads = np.zeros((n, nb, 3))
     tails = np.zeros((n, nb, 3))
     world = np.zeros((n, nb, 3, 3))
-    basis = rt.quat_to_matrix(out.quats)
+    basis = quat_to_matrix(out.quats)
     for i, b in enumerate(spec.bones):
         if b.parent < 0:
             world[:, i] = b.rest @ basis[:, i]
@@ -108,8 +131,8 @@ def forward(spec: rt.RigSpec, out: rt.Retargeted) -> tuple[np.ndarray, np.ndarra
 
 
 def lift_spec(joints, yaw_deg=0.0):
-    names, parents, heads, tails = rt.lift_rest_bones(rt.person_lengths(joints))
-    rig_map = rt.preset_map("lift", names)
+    names, parents, heads, tails = lift_rest_bones(person_lengths(joints))
+    rig_map = preset_map("lift", names)
     return make_spec(names, parents, heads, tails, rig_map, yaw_deg)
 
 
@@ -118,23 +141,23 @@ def lift_spec(joints, yaw_deg=0.0):
 
 def test_rotation_helpers_roundtrip():
     rng = np.random.default_rng(1)
-    q = rt.normalize(rng.normal(size=(50, 4)))
-    m = rt.quat_to_matrix(q)
+    q = normalize(rng.normal(size=(50, 4)))
+    m = quat_to_matrix(q)
     assert np.allclose(m @ np.swapaxes(m, -1, -2), np.eye(3), atol=1e-9)
-    q2 = rt.matrix_to_quat(m)
+    q2 = matrix_to_quat(m)
     assert np.allclose(np.abs(np.sum(q * q2, -1)), 1.0, atol=1e-9)
-    u, v = rt.normalize(rng.normal(size=(50, 3))), rt.normalize(rng.normal(size=(50, 3)))
-    s = rt.swing(u, v)
+    u, v = normalize(rng.normal(size=(50, 3))), normalize(rng.normal(size=(50, 3)))
+    s = swing(u, v)
     assert np.allclose(np.einsum("nij,nj->ni", s, u), v, atol=1e-9)
-    assert np.allclose(np.einsum("ij,j->i", rt.swing(u[0], -u[0]), u[0]), -u[0], atol=1e-9)
-    half = rt.slerp_matrix(np.eye(3), rot([0, 0, 1], 90), 0.5)
+    assert np.allclose(np.einsum("ij,j->i", swing(u[0], -u[0]), u[0]), -u[0], atol=1e-9)
+    half = slerp_matrix(np.eye(3), rot([0, 0, 1], 90), 0.5)
     assert np.allclose(half, rot([0, 0, 1], 45), atol=1e-9)
-    flipped = rt.continuous_quats(np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0]]))
+    flipped = continuous_quats(np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0]]))
     assert flipped[1, 0] == 1.0
 
 
 def test_template_gives_identity_roles():
-    d = rt.role_rotations(TEMPLATE_POSE[None])
+    d = role_rotations(TEMPLATE_POSE[None])
     for name, m in d.items():
         assert np.allclose(m[0], np.eye(3), atol=1e-9), name
 
@@ -142,7 +165,7 @@ def test_template_gives_identity_roles():
 def test_rigid_body_rotation_is_recovered_by_every_role():
     r = rot([0.3, -0.5, 0.8], 70)
     j = (TEMPLATE_POSE - TEMPLATE_POSE[0]) @ r.T
-    d = rt.role_rotations(j[None])
+    d = role_rotations(j[None])
     for name, m in d.items():
         assert np.allclose(m[0], r, atol=1e-6), name
 
@@ -150,7 +173,7 @@ def test_rigid_body_rotation_is_recovered_by_every_role():
 def test_own_rig_heads_follow_joints_exactly_for_rigid_motion():
     j = posed_template()
     spec = lift_spec(j)
-    out = rt.retarget(j, spec, rt.RetargetOptions(root_motion=True, scale_to_rig=True))
+    out = retarget(j, spec, RetargetOptions(root_motion=True, scale_to_rig=True))
     assert out.scale == pytest.approx(1.0, abs=1e-9)
     heads, _ = forward(spec, out)
     target = j - np.array([*(j[0, 0, :2]), 0.0])  # root motion relative to frame 0
@@ -161,8 +184,8 @@ def test_own_rig_heads_follow_joints_exactly_for_rigid_motion():
 def test_yawed_rig_faces_its_own_way():
     j = posed_template(10)
     spec = lift_spec(j, yaw_deg=90)
-    assert rt.rig_yaw(spec) == pytest.approx(np.pi / 2, abs=1e-6)
-    out = rt.retarget(j, spec)
+    assert rig_yaw(spec) == pytest.approx(np.pi / 2, abs=1e-6)
+    out = retarget(j, spec)
     heads, _ = forward(spec, out)
     r = rot([0, 0, 1], 90)
     target = (j - np.array([*(j[0, 0, :2]), 0.0])) @ r.T
@@ -202,7 +225,7 @@ def _tpose_rig(scale=1.0, prefix="mixamorig:"):
 
 # Segment each checked role follows: the limbs (upper and lower) and the chest, from the
 # code's role definitions.
-LIMBS = {r: rt.ROLES[r].aim for r in rt.ALL_ROLES if rt.ROLES[r].kind != "torso" or r == "chest"}
+LIMBS = {r: ROLES[r].aim for r in ALL_ROLES if ROLES[r].kind != "torso" or r == "chest"}
 
 
 def limb_angle_errors(spec, out, joints):
@@ -211,8 +234,8 @@ def limb_angle_errors(spec, out, joints):
     for i, b in enumerate(spec.bones):
         if b.role in LIMBS:
             a, c = LIMBS[b.role]
-            want = rt.normalize(joints[:, c] - joints[:, a])
-            got = rt.normalize(tails[:, i] - heads[:, i])
+            want = normalize(joints[:, c] - joints[:, a])
+            got = normalize(tails[:, i] - heads[:, i])
             errs[b.name] = np.degrees(np.arccos(np.clip(np.sum(want * got, -1), -1, 1))).max()
     return errs
 
@@ -220,15 +243,15 @@ def limb_angle_errors(spec, out, joints):
 def test_tpose_mixamo_rig_limbs_follow_lifted_directions():
     j = posed_template()
     names, parents, heads, tails = _tpose_rig()
-    assert rt.detect_rig_type(names) == "mixamo"
-    rig_map = rt.preset_map("mixamo", names)
+    assert detect_rig_type(names) == "mixamo"
+    rig_map = preset_map("mixamo", names)
     assert rig_map.root == "mixamorig:Hips"
     spec = make_spec(names, parents, heads, tails, rig_map)
-    out = rt.retarget(j, spec)
+    out = retarget(j, spec)
     errs = limb_angle_errors(spec, out, j)
     assert len(errs) == 9 and max(errs.values()) < 1.0, errs
     # Root: scaled by rig size and grounded (rig floor is z=0 here).
-    hips = rt.rest_joints(rt.person_lengths(j))[[1, 4], 2].mean()
+    hips = rest_joints(person_lengths(j))[[1, 4], 2].mean()
     assert out.scale == pytest.approx(1.2 * 0.98 / hips, rel=1e-6)
     heads_w, _ = forward(spec, out)
     hip_i = spec.index("mixamorig:Hips")
@@ -240,70 +263,83 @@ def test_straight_limbs_use_swing_and_bent_limbs_their_plane():
     j = TEMPLATE_POSE.copy()
     # Left elbow bent 90 deg forward: the upper arm's twist follows the bend plane.
     j[13] = j[12] + np.array([0.0, -1.0, 0.0]) * np.linalg.norm(j[13] - j[12])
-    d = rt.role_rotations(j[None])
-    fore_dir = d["forearm.L"][0] @ rt.normalize(TEMPLATE_POSE[13] - TEMPLATE_POSE[12])
+    d = role_rotations(j[None])
+    fore_dir = d["forearm.L"][0] @ normalize(TEMPLATE_POSE[13] - TEMPLATE_POSE[12])
     assert np.allclose(fore_dir, [0, -1, 0], atol=0.05)
     # The upper arm did not move, so (almost) no rotation for it.
     ang = np.degrees(np.arccos((np.trace(d["upper_arm.L"][0]) - 1) / 2))
     assert ang < 5.0
 
 
-def test_lock_feet_pins_contact_foot_horizontally():
-    j = np.repeat(TEMPLATE_POSE[None], 20, axis=0).copy()
-    j[:, :, 0] += np.linspace(0, 1.0, 20)[:, None]  # the whole body skates along +X
-    contacts = np.zeros((20, 2), bool)
-    contacts[:10, 0] = True  # left foot planted first half
-    locked = rt.lock_feet(j, contacts)
-    lfoot = locked[:10, 6, :2]
-    assert np.abs(lfoot - lfoot[0]).max() < 1e-9
-    assert np.abs(j[:10, 6, 0] - j[0, 6, 0]).max() > 0.4  # it did slide before
-    # After the contact the body moves again (offset kept, no jump).
-    step = np.diff(locked[9:12, 0, 0])
-    assert np.all(step > 0) and np.all(step < 0.1)
-    with pytest.raises(ValueError):
-        rt.lock_feet(j, contacts[:5])
-
-
 def test_rest_joints_scale_and_floor():
     lengths = bone_lengths(TEMPLATE_POSE) * 1.1
-    rest = rt.rest_joints(lengths)
+    rest = rest_joints(lengths)
     assert np.allclose(bone_lengths(rest), lengths)
     assert rest[[3, 6], 2].min() > 0.05
-    assert rt.standing_pelvis_height(lengths) == pytest.approx(0.95 * 1.1, rel=0.03)
+    assert standing_pelvis_height(lengths) == pytest.approx(0.95 * 1.1, rel=0.03)
     j = posed_template(5)
-    assert np.allclose(rt.person_lengths(j), bone_lengths(TEMPLATE_POSE), atol=1e-6)
+    assert np.allclose(person_lengths(j), bone_lengths(TEMPLATE_POSE), atol=1e-6)
 
 
 def test_one_ankle_height_and_a_standing_person_needs_no_root_lift():
     # The rest pose stands on the same ankle height placement grounds the joints with.
-    rest = rt.rest_joints(bone_lengths(TEMPLATE_POSE) * 0.9)
+    rest = rest_joints(bone_lengths(TEMPLATE_POSE) * 0.9)
     assert rest[list(FEET), 2].min() == pytest.approx(ANKLE_HEIGHT)
     # A person of another size standing still, grounded like the pipeline does: the root
     # of an armature built from the clip's body stays where it was built.
     stand = (TEMPLATE_POSE - TEMPLATE_POSE[0]) * 1.15
     stand[:, 2] += ANKLE_HEIGHT - stand[list(FEET), 2].min()
     j = np.repeat(stand[None], 4, axis=0)
-    names, parents, heads, tails = rt.lift_rest_bones(offsets=rt.clip_body(j).offsets)
-    spec = make_spec(names, parents, heads, tails, rt.preset_map("lift", names))
-    out = rt.retarget(j, spec)
+    names, parents, heads, tails = lift_rest_bones(offsets=clip_body(j).offsets)
+    spec = make_spec(names, parents, heads, tails, preset_map("lift", names))
+    out = retarget(j, spec)
     assert np.abs(out.root_location).max() < 1e-9
     assert np.allclose(out.root_world, j[:, 0], atol=1e-9)
 
 
+def _file_offsets(offsets: np.ndarray) -> np.ndarray:
+    """Rest offsets of the BVH file's hierarchy (the armature's parents), BVH axes."""
+    from dgnet_core.formats.bvh import BVH_PARENTS, WORLD_TO_BVH
+
+    rest = rest_joints(offsets=offsets)
+    return np.array([rest[j] - rest[p] if p >= 0 else np.zeros(3)
+                     for j, p in enumerate(BVH_PARENTS)]) @ WORLD_TO_BVH.T
+
+
 def test_bvh_armature_and_solve_share_one_skeleton_fit():
-    from dgnet_core.body import fit_body
-    from dgnet_core.bvh import WORLD_TO_BVH, bvh_motion
+    from dgnet_core.formats.bvh import bvh_motion
+    from dgnet_core.motion.body import fit_body
 
     j = posed_template(12) * 1.1
-    body = rt.clip_body(j)
+    body = clip_body(j)
     assert np.array_equal(body.offsets, fit_body(j).offsets)  # no result body: the fit
     offsets_bvh, _ = bvh_motion(j)
-    assert np.allclose(offsets_bvh, body.offsets @ WORLD_TO_BVH.T, atol=1e-12)
-    _, _, heads, _ = rt.lift_rest_bones(offsets=body.offsets)
+    assert np.allclose(offsets_bvh, _file_offsets(body.offsets), atol=1e-12)
+    _, _, heads, _ = lift_rest_bones(offsets=body.offsets)
     assert np.allclose(heads - heads[0], body.rest_pose(), atol=1e-12)
     given = body.offsets * 0.95  # a result's own body wins over a refit
-    assert np.array_equal(rt.clip_body(j, given).offsets, given)
-    assert np.allclose(bvh_motion(j, offsets=given)[0], given @ WORLD_TO_BVH.T)
+    assert np.array_equal(clip_body(j, given).offsets, given)
+    assert np.allclose(bvh_motion(j, offsets=given)[0], _file_offsets(given))
+
+
+def test_bvh_rotations_are_the_solvers_on_the_armature():
+    """One joint-to-rotation solver: every bone of the BVH turns exactly as the retarget
+    solver turns the add-on's armature (limb twist included), and FK of the file still
+    gives the joints back."""
+    from dgnet_core.formats.bvh import global_rotations
+    from dgnet_core.retarget.lift_rig import lift_spec
+
+    j = posed_template(12)
+    body = clip_body(j)
+    rots = global_rotations(j, body.offsets)
+    spec = lift_spec(body.offsets)
+    out = retarget(j, spec, RetargetOptions(scale_to_rig=False))
+    for i in out.animated:
+        assert np.allclose(rots[:, i], out.world_delta[i], atol=1e-9)
+    # the upper arm carries the elbow's bend plane (twist), not only the swing of its aim
+    rest = rest_joints(offsets=body.offsets)
+    aim_rest, aim_now = rest[LELB] - rest[LSHO], j[:, LELB] - j[:, LSHO]
+    assert np.allclose(np.einsum("nij,j->ni", rots[:, LSHO], aim_rest), aim_now, atol=1e-6)
 
 
 @pytest.mark.parametrize("names,expected", [
@@ -315,24 +351,24 @@ def test_bvh_armature_and_solve_share_one_skeleton_fit():
     (["Bone", "Bone.001"], "custom"),
 ])
 def test_detect_rig_type(names, expected):
-    assert rt.detect_rig_type(names) == expected
+    assert detect_rig_type(names) == expected
 
 
 def test_alias_map_on_custom_names_and_json_roundtrip(tmp_path):
     names = ["Root", "pelvis", "spine_01", "spine_02", "neck_01", "head",
              "upperarm_l", "lowerarm_l", "upperarm_r", "lowerarm_r",
              "thigh_l", "calf_l", "thigh_r", "calf_r", "hand_l"]
-    m = rt.alias_map(names)
+    m = alias_map(names)
     assert m.bones == {"pelvis": "pelvis", "spine_01": "spine", "spine_02": "chest",
                        "neck_01": "neck", "head": "head", "upperarm_l": "upper_arm.L",
                        "lowerarm_l": "forearm.L", "upperarm_r": "upper_arm.R",
                        "lowerarm_r": "forearm.R", "thigh_l": "thigh.L", "calf_l": "shin.L",
                        "thigh_r": "thigh.R", "calf_r": "shin.R"}
     assert m.root == "pelvis"
-    rt.check_map(m, names)
-    back = rt.RigMap.load(m.save(tmp_path / "map.json"))
+    check_map(m, names)
+    back = RigMap.load(m.save(tmp_path / "map.json"))
     assert back == m
-    ue = rt.alias_map(["Hips", "LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg", "LeftArm",
+    ue = alias_map(["Hips", "LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg", "LeftArm",
                        "LeftForeArm", "RightArm", "RightForeArm"])
     assert ue.bones["LeftLeg"] == "shin.L" and ue.bones["RightArm"] == "upper_arm.R"
 
@@ -340,18 +376,18 @@ def test_alias_map_on_custom_names_and_json_roundtrip(tmp_path):
 def test_bad_maps_give_clear_errors(tmp_path):
     names = ["pelvis", "thigh_l", "calf_l"]
     with pytest.raises(RigError, match="no bone mapped for: thigh.R, shin.R"):
-        rt.check_map(rt.alias_map(names), names)
+        check_map(alias_map(names), names)
     with pytest.raises(RigError, match="bones not in the armature: nope"):
-        rt.check_map(rt.RigMap(bones={"nope": "pelvis"}), names)
+        check_map(RigMap(bones={"nope": "pelvis"}), names)
     (tmp_path / "bad.json").write_text('{"bones": {"a": "tail"}}')
     with pytest.raises(RigError, match="unknown body parts: tail"):
-        rt.RigMap.load(tmp_path / "bad.json")
+        RigMap.load(tmp_path / "bad.json")
     with pytest.raises(RigError, match="not found"):
-        rt.RigMap.load(tmp_path / "missing.json")
+        RigMap.load(tmp_path / "missing.json")
 
 
 def test_lift_rest_bones_layout():
-    names, parents, heads, tails = rt.lift_rest_bones()
+    names, parents, heads, tails = lift_rest_bones()
     assert names == list(JOINT_NAMES)
     assert parents[JOINT_NAMES.index("LShoulder")] == JOINT_NAMES.index("Spine")
     assert parents[JOINT_NAMES.index("LHip")] == JOINT_NAMES.index("Hip")
@@ -366,11 +402,11 @@ def test_resample_to_scene_rate():
     j[:, :, 0] += np.arange(11)[:, None] * 0.1  # 0.1 m per video frame
     contacts = np.zeros((11, 2), bool)
     contacts[5:] = True
-    out, c = rt.resample(j, contacts, 24 / 10)  # 10 fps video into a 24 fps scene
+    out, c = resample(j, contacts, 24 / 10)  # 10 fps video into a 24 fps scene
     assert len(out) == int(10 * 2.4) + 1 == len(c)
     assert np.allclose(out[:, 0, 0] - out[0, 0, 0], np.arange(len(out)) * 0.1 / 2.4)
     assert not c[0, 0] and c[-1, 0]
-    same, c2 = rt.resample(j, contacts, 1.0)
+    same, c2 = resample(j, contacts, 1.0)
     assert same is not None and np.array_equal(same, j) and c2 is contacts
     with pytest.raises(ValueError):
-        rt.resample(j, None, -1.0)
+        resample(j, None, -1.0)

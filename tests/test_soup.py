@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from dgnet_core.config import DGNetConfig
 from dgnet_core.errors import WeightsError
-from dgnet_core.weights import load_model, random_model, read_config, save_weights
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.weights import load_model, random_model, read_config, save_weights
 from training.soup import average_weights, main
 
 SMALL = dict(channels=16, num_blocks=1, importance_hidden=8, block_head_hidden=8,

@@ -182,7 +182,7 @@ def _detect(video: Path) -> tuple[np.ndarray, np.ndarray]:
     if not TASK.is_file():
         pytest.skip(f"needs the offline pose model {TASK} (scripts/build_pose_task.sh)")
     try:
-        from dgnet_core.detect import detect_video
+        from dgnet_core.detection.detect import detect_video
     except ImportError:
         detect_video = None
     if detect_video is not None:
@@ -297,8 +297,8 @@ def test_end_to_end_comparison(clip):
         pytest.skip(f"needs the offline pose model {TASK}")
     import torch
 
-    from dgnet_core.lifting import Lifter
-    from dgnet_core.weights import default_model_path, random_model
+    from dgnet_core.lifting.lifter import Lifter
+    from dgnet_core.lifting.weights import default_model_path, random_model
     from training.synthetic.evaluate_e2e import compare, lift_clip
 
     torch.set_num_threads(1)

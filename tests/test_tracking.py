@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from engine_helpers import obs
 
-from dgnet_core.detect import PoseObservation, default_task_path, detect_video
+from dgnet_core.detection.detect import default_task_path, detect_video
+from dgnet_core.detection.gaps import find_gaps
+from dgnet_core.detection.observation import PoseObservation
+from dgnet_core.detection.tracking import PersonTracker
 from dgnet_core.errors import LiftError
-from dgnet_core.gaps import find_gaps
-from dgnet_core.tracking import PersonTracker
 
 W, H, FPS = 320, 240, 30.0
 # Landmark offsets from the hip centre in body heights (x to the image right, y down) for a
@@ -198,7 +199,7 @@ def test_the_same_person_is_found_again_after_a_gap_and_a_turn() -> None:
 def _paint_occlusions(src, dst, boxes: dict[range, tuple[int, int, int, int]]) -> None:
     import cv2
 
-    from dgnet_core.video import VideoReader
+    from dgnet_core.detection.video import VideoReader
 
     with VideoReader(src) as reader:
         info = reader.info

@@ -10,24 +10,18 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from dgnet_core import metrics
-from dgnet_core.config import DGNetConfig
-from dgnet_core.lifting import (
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.lifter import (
     clamp_to_frame,
     model_input,
     normalize_intrinsics,
     normalize_screen,
 )
-from dgnet_core.model import DGNet
+from dgnet_core.lifting.model import DGNet
 from dgnet_core.skeleton import FLIP_PERM, TEMPLATE_POSE
 from training import h36m
 from training.config import ABLATIONS, PRESETS, TrainConfig, make_config
-from training.data import (
-    AugmentConfig,
-    ReprojectSampler,
-    build_windows,
-    check_windows_match_core,
-    normalize_px,
-)
+from training.data import build_windows, check_windows_match_core, normalize_px
 from training.fake_h36m import write_fake_h36m
 from training.other_datasets import (
     MPI3DHP_NAMES,
@@ -36,6 +30,7 @@ from training.other_datasets import (
     load_humaneva,
     read_mat,
 )
+from training.reproject import AugmentConfig, ReprojectSampler
 from training.train import _TrainForward, train_step
 
 

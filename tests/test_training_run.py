@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from dgnet_core.weights import load_model, read_config
+from dgnet_core.lifting.weights import load_model, read_config
 from training import evaluate, h36m
 from training.config import make_config
 from training.data import build_windows
@@ -66,7 +66,7 @@ def test_short_training_lowers_held_out_error(fake_dir, tmp_path) -> None:
     val = build_windows(data, cfg.test_subjects, in_channels=2)
     idx = np.arange(0, len(val), 5)
     torch.manual_seed(cfg.seed)
-    from dgnet_core.model import DGNet
+    from dgnet_core.lifting.model import DGNet
     before = val_mpjpe_mm(DGNet(cfg.model), val, idx, "cpu")
     summary = train(cfg, tmp_path / "run", data=data, progress=False,
                     export=str(tmp_path / "exp" / "m"))
@@ -85,7 +85,7 @@ def test_short_training_on_real_subset(h36m_dir, tmp_path) -> None:
     data = h36m.load(h36m_dir, subjects=("S1", "S9"), detections=False)
     val = build_windows(data, ["S9"], actions=["Walking"], cameras=(0,))
     idx = np.arange(0, len(val), 20)
-    from dgnet_core.model import DGNet
+    from dgnet_core.lifting.model import DGNet
     torch.manual_seed(0)
     before = val_mpjpe_mm(DGNet(cfg.model), val, idx, "cpu")
     train(replace(cfg, max_steps=60, batch_size=32), tmp_path / "r", data=data, progress=False)
@@ -108,7 +108,7 @@ def test_ddp_two_gloo_processes(fake_dir, tmp_path) -> None:
 
 
 def test_evaluate_cli_writes_tables(fake_dir, tmp_path) -> None:
-    from dgnet_core.weights import random_model, save_weights
+    from dgnet_core.lifting.weights import random_model, save_weights
     from training.config import DGNetConfig
     w = save_weights(random_model(DGNetConfig(channels=16, num_blocks=1)), tmp_path / "m.st")
     out = tmp_path / "ev"
@@ -134,8 +134,8 @@ def test_evaluate_cli_writes_tables(fake_dir, tmp_path) -> None:
 def test_symmetry_protocol_tells_shared_from_per_edge_weights(fake_dir) -> None:
     """The ``symmetry`` measure is 0 for a network whose joints share every weight and
     positive once SemGCN's per-edge weights differ between the left and right sides."""
-    from dgnet_core.config import DGNetConfig
-    from dgnet_core.model import DGNet
+    from dgnet_core.lifting.config import DGNetConfig
+    from dgnet_core.lifting.model import DGNet
 
     ds = build_windows(h36m.load(fake_dir), ("S9",), in_channels=2)
     idx = np.arange(0, len(ds), 7)

@@ -1,4 +1,4 @@
-"""The video reader (dgnet_core.video): frame ranges, cut-off and stream-copy files,
+"""The video reader (dgnet_core.detection.video): frame ranges, cut-off and stream-copy files,
 clear errors for files that are not videos."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from engine_helpers import write_clip
 
+from dgnet_core.detection.video import VideoReader
 from dgnet_core.errors import VideoError
-from dgnet_core.video import VideoReader
 
 
 def test_video_reader_range_and_errors(tmp_path) -> None:
@@ -45,7 +45,7 @@ def test_video_reader_range_and_errors(tmp_path) -> None:
                     "make a stream-copy cut (apt-get install ffmpeg)")
 def test_stream_copy_cut_reads_the_frames_that_decode(tmp_path) -> None:
     # A stream-copy cut keeps the whole stream behind an edit list: the container announces
-    # every frame, fewer decode (measured: 60 announced, 34 decode). Issue 12.
+    # every frame, fewer decode (measured: 60 announced, 34 decode).
     src, cut = tmp_path / "src.mp4", tmp_path / "cut.mp4"
     ff = ["ffmpeg", "-loglevel", "error", "-y"]
     subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=20", "-frames:v",
@@ -151,7 +151,7 @@ def test_sound_only_file_has_no_picture(tmp_path) -> None:
 def test_unknown_frame_rate_falls_back(tmp_path, monkeypatch) -> None:
     from types import SimpleNamespace
 
-    from dgnet_core import video
+    from dgnet_core.detection import video
 
     assert video._frame_rate(SimpleNamespace(average_rate=None, guessed_rate=None)) == 0.0
     clip = tmp_path / "c.avi"

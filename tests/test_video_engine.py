@@ -17,22 +17,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dgnet_core.config import DGNetConfig
-from dgnet_core.detect import detect_video
+from dgnet_core.detection.detect import detect_video
+from dgnet_core.detection.video import VideoReader
 from dgnet_core.errors import NoPersonError, VideoError
-from dgnet_core.filters import smooth
-from dgnet_core.lifting import Lifter
-from dgnet_core.pipeline import PipelineOptions, run_pipeline
-from dgnet_core.placement import ANKLE_HEIGHT
-from dgnet_core.skeleton import bone_lengths, mediapipe_to_h36m
-from dgnet_core.video import VideoReader
-from dgnet_core.weights import (
+from dgnet_core.lifting.backend import load_lifter
+from dgnet_core.lifting.config import DGNetConfig
+from dgnet_core.lifting.weights import (
     default_model_path,
     export_onnx,
     load_model,
     random_model,
     save_weights,
 )
+from dgnet_core.motion.filters import smooth
+from dgnet_core.pipeline import PipelineOptions, run_pipeline
+from dgnet_core.skeleton import ANKLE_HEIGHT, bone_lengths, mediapipe_to_h36m
 
 pytestmark = pytest.mark.slow  # MediaPipe on real clips, command-line subprocesses
 TINY = DGNetConfig(num_blocks=1, channels=32, importance_hidden=8, block_head_hidden=16)
@@ -65,7 +64,7 @@ def tiny_model_files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lifter(tiny_model_files):
-    return Lifter.from_file(tiny_model_files, backend="torch", device="cpu")
+    return load_lifter(tiny_model_files, backend="torch", device="cpu")
 
 
 def test_every_frame_of_the_dance_clip_is_detected(dance) -> None:
@@ -140,7 +139,7 @@ def test_two_people_clip_follows_one_person(two_people) -> None:
 
 
 def test_onnx_and_torch_give_the_same_result(dance, tiny_model_files, lifter) -> None:
-    onnx = Lifter.from_file(tiny_model_files, backend="onnx")
+    onnx = load_lifter(tiny_model_files, backend="onnx")
     assert onnx.backend == "onnxruntime"
     a, _ = _drive(dance.source, detections=dance, lifter=lifter)
     b, _ = _drive(dance.source, detections=dance, lifter=onnx)
@@ -219,7 +218,7 @@ def _stream_copy_cut(src, dest, at: float = 1.3):
 
 
 def test_stream_copy_cut_lifts_what_decodes(videos_dir, tmp_path, tiny_model_files) -> None:
-    # Issue 12: the cut's container says 102 frames, 76 decode; the engine used to stop
+    # The cut's container says 102 frames, 76 decode; the engine used to stop
     # with "video is truncated or corrupt: only 76 of 102 frames could be decoded".
     cut = _stream_copy_cut(videos_dir / "dance_600x600.mp4", tmp_path / "cut.mp4")
     with VideoReader(cut) as reader:

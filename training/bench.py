@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgnet_core.config import LEGACY_V1
-from dgnet_core.model import DGNet
+from dgnet_core.lifting.config import LEGACY_V1
+from dgnet_core.lifting.model import DGNet
 
 from . import h36m
 from .config import PRESETS, make_config

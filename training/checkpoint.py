@@ -17,7 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from dgnet_core.model import DGNet
+from dgnet_core.lifting.model import DGNet
 
 from .config import TrainConfig, _apply
 

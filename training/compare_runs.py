@@ -17,6 +17,37 @@ import json
 from pathlib import Path
 
 
+def plot_curves(log_path: Path, png: Path) -> None:
+    """Training loss / MPJPE and validation MPJPE against samples seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    samples = [int(r["samples"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    tr = [float(r["train_mpjpe_mm"]) for r in rows]
+    ax.plot(samples, tr, label="train MPJPE (mm)")
+    val = [(s, float(r["val_mpjpe_mm"])) for s, r in zip(samples, rows) if r["val_mpjpe_mm"]]
+    if val:
+        ax.plot(*zip(*val), "o-", label="held-out Human3.6M MPJPE (mm)")
+    mocap = [(s, float(r["val_mocap_mm"])) for s, r in zip(samples, rows)
+             if r.get("val_mocap_mm")]
+    if mocap:
+        ax.plot(*zip(*mocap), "s-", label="held-out motion capture MPJPE (mm)")
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("mm")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
 def read_curve(run: Path) -> list[tuple[float, float, int]]:
     """(minutes, held-out MPJPE mm, samples) for every validated row of a run's log
     (``run`` is a run folder or a copy of its ``log.csv``)."""

@@ -1,7 +1,7 @@
 """Training configuration: one dataclass, named presets and the paper's ablations.
 
 ``TrainConfig`` defaults are the paper's recipe (Adam, lr 1e-3, exponential decay,
-multi-level loss with lambda 0.1 from ``dgnet_core.model``, batch 64, 200 epochs, ground
+multi-level loss with lambda 0.1 from ``dgnet_core.lifting.model``, batch 64, 200 epochs, ground
 truth 2D). Presets change only what differs; ``--set key=value`` and ``--model
 key=value`` on the command line override single fields.
 """
@@ -12,9 +12,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from dgnet_core.config import DGNetConfig
+from dgnet_core.lifting.config import DGNetConfig
 
-from .data import AugmentConfig
+from .reproject import AugmentConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "h36m"
@@ -116,8 +116,7 @@ PRESETS: dict[str, dict] = {
     # (x, y, confidence) input, random cameras and detector-like corruption; the CPU long
     # run (time-bounded, every 4th frame as a window centre). 64 channels: 3.5x cheaper per
     # sample than 128, and lifting costs a quarter of the FLOPs. MPJPE loss instead of the
-    # paper's squared L2: 126 vs 191 mm held-out after 11 min in a side-by-side trial (see
-    # docs/BENCHMARKS.md, "Choosing the recipe").
+    # paper's squared L2: it learned faster in a side-by-side trial (docs/BENCHMARKS.md).
     "default": {"model": {"in_channels": 3, "channels": 64, "block_head_hidden": 56},
                 "input_source": "reproject", "frame_step": 4, "epochs": 40, "lr_decay": 0.9,
                 "loss": "mpjpe",

@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgnet_core.lifting import AGGREGATES
+from dgnet_core.lifting.lifter import AGGREGATES
+from dgnet_core.lifting.weights import load_model
 from dgnet_core.metrics import mpjpe, mpjve, n_mpjpe, pa_mpjpe
-from dgnet_core.weights import load_model
 
 from . import h36m
 from .config import DEFAULT_DATA, DEFAULT_MOCAP

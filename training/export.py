@@ -13,15 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnet_core.weights import load_model, onnx_session
+from dgnet_core.lifting.weights import export_onnx, load_model, onnx_session, save_weights
 
 SIZE_LIMIT = 12 * 2**20
 
 
+def export_model(net, stem: str | Path) -> list[Path]:
+    """Shipped form of a DGNet: float16 safetensors (no block heads) + ONNX with float16
+    weights."""
+    stem = Path(stem)
+    st = save_weights(net, stem.with_suffix(".safetensors"), half=True)
+    onnx_path = export_onnx(load_model(st), stem.with_suffix(".onnx"), half_weights=True)
+    return [st, onnx_path]
+
+
 def export(weights: str | Path, stem: str | Path) -> dict:
     import torch
-
-    from .train import export_model
 
     net = load_model(weights)
     st, onnx_path = export_model(net, stem)

@@ -50,7 +50,7 @@ def rewrite_video(video: str | Path, out: str | Path, change) -> Path:
     same frame rate)."""
     import cv2
 
-    from dgnet_core.video import VideoReader
+    from dgnet_core.detection.video import VideoReader
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +83,8 @@ def pad_left_half(img: np.ndarray) -> np.ndarray:
 def clip_focal(video: Path) -> float:
     """The clip's focal length in pixels: the true one of a rendered clip, else the
     pipeline's default field of view on its width."""
-    from dgnet_core.placement import intrinsics
-    from dgnet_core.video import probe_video
+    from dgnet_core.detection.video import probe_video
+    from dgnet_core.motion.camera import intrinsics
 
     truth = video.with_suffix(".npz")
     if truth.is_file():

@@ -18,7 +18,7 @@ gives every window a realistic body, and keeps a fixed held-out split:
   every ``TAKE_SHARE``-th clip of every content among the rest. ``make_split`` builds it
   from the labels; training never reads a held-out clip.
 * ``MocapData.as_h36m``: the training clips in ``H36MData``'s shape (one pseudo-subject,
-  no real cameras), so ``training.data.ReprojectSampler`` draws random cameras for them.
+  no real cameras), so ``training.reproject.ReprojectSampler`` draws random cameras for them.
 * ``held_out_windows``: fixed 2D of the held-out clips for evaluation, each clip filmed by
   one seeded random camera and given one seeded body.
 
@@ -196,12 +196,13 @@ def held_out_windows(data: MocapData, keys: list[str], *, frame_step: int = 10,
                      in_channels: int = 3, num_frames: int = 4, seed: int = 0,
                      bodies: BodyRange | None = BodyRange()):
     """Fixed-2D ``WindowDataset`` of the clips ``keys``: each clip one seeded body and one
-    static seeded random camera (``training.data.random_cameras`` aimed at the clip's
+    static seeded random camera (``training.reproject.random_cameras`` aimed at the clip's
     middle pelvis), every ``frame_step``-th frame kept (windows still at 50 Hz: each kept
     frame carries its own neighbours). Frames with a joint closer than 0.5 m to the camera
     are left out. Returns the dataset and the indices of the evaluated frames."""
-    from .data import AugmentConfig, WindowDataset, normalize_px, random_cameras
+    from .data import WindowDataset, normalize_px
     from .h36m import project
+    from .reproject import AugmentConfig, random_cameras
 
     rng = np.random.default_rng(seed)
     cfg = AugmentConfig()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnet_core.lifting import clamp_to_frame, normalize_screen
+from dgnet_core.lifting.lifter import clamp_to_frame, normalize_screen
 from dgnet_core.metrics import mpjpe
 
 from . import h36m
@@ -180,7 +180,7 @@ def training_positions(config: str | Path, batches: int = 200, data_root: str | 
     from dataclasses import replace
 
     from .config import TrainConfig
-    from .data import ReprojectSampler
+    from .reproject import ReprojectSampler
 
     cfg = TrainConfig.from_json(Path(config).read_text())
     if data_root:

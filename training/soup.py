@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from dgnet_core.errors import WeightsError
-from dgnet_core.weights import load_model, save_weights
+from dgnet_core.lifting.weights import load_model, save_weights
 
 
 def _sha256(path: Path) -> str:

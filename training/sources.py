@@ -8,7 +8,7 @@
 * ``build_val_source`` / ``build_mocap_val``: the held-out Human3.6M subset (GT 2D unless
   training on detections) and the held-out motion-capture clips (fixed 2D, seeded cameras).
 * ``get_batch`` / ``to_network``: a batch in the frame the network sees
-  (``dgnet_core.input_frame``): inputs re-projected and targets rotated for ``root_ray``.
+  (``dgnet_core.lifting.input_frame``): inputs re-projected and targets rotated for ``root_ray``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from dgnet_core.input_frame import encode, into_virtual
+from dgnet_core.lifting.input_frame import encode, into_virtual
 
 from . import h36m
 from .config import TrainConfig
-from .data import ReprojectSampler, WindowDataset, build_windows
+from .data import WindowDataset, build_windows
+from .reproject import ReprojectSampler
 
 
 def load_data(cfg: TrainConfig, data: h36m.H36MData | None = None) -> h36m.H36MData:
@@ -118,7 +119,7 @@ def build_mocap_val(cfg: TrainConfig) -> tuple[WindowDataset, np.ndarray] | None
 
 
 def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> dict:
-    """A training batch in the frame the network sees (``dgnet_core.input_frame``)."""
+    """A training batch in the frame the network sees (``dgnet_core.lifting.input_frame``)."""
     if isinstance(source, (ReprojectSampler, MixedSampler)):
         b = source.batch(idx, rng)
     else:
@@ -129,7 +130,7 @@ def get_batch(source, idx: np.ndarray, rng: np.random.Generator, cfg: TrainConfi
 
 def to_network(b: dict, model_cfg) -> tuple[dict, np.ndarray | None]:
     """A batch (``x`` in screen units, ``cam``, optional ``y``) in the frame the network
-    sees (``dgnet_core.input_frame``), and the rotation that ``decode`` undoes."""
+    sees (``dgnet_core.lifting.input_frame``), and the rotation that ``decode`` undoes."""
     x, cam, rot = encode(b["x"], b["cam"], model_cfg.input_frame, model_cfg.target_index)
     out = {"x": x, "cam": cam}
     if "y" in b:

@@ -1,7 +1,7 @@
 """Train DG-Net: ``python -m training.train --preset paper --out runs/paper``.
 
 Owns the training loop: data sources from the config, the multi-level loss of
-``dgnet_core.model`` (Eq. 15-17), Adam or AdamW with a linear warm-up then exponential
+``dgnet_core.lifting.model`` (Eq. 15-17), Adam or AdamW with a linear warm-up then exponential
 decay per epoch or a cosine decay per step, bf16 autocast (CUDA, and CPUs with native
 bf16), torch.compile on CUDA, DDP under torchrun (NCCL on CUDA, gloo on CPU), time-bounded runs
 (``--max-minutes``) with checkpoints and exact resume, a CSV log and a PNG of the curves,
@@ -28,9 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dgnet_core.input_frame import decode
-from dgnet_core.model import DGNet, multilevel_loss
-from dgnet_core.weights import export_onnx, save_weights
+from dgnet_core.lifting.model import DGNet, multilevel_loss
+from dgnet_core.lifting.weights import save_weights
 
 from . import h36m
 from .checkpoint import (  # noqa: F401  (CHECKPOINT, read_checkpoint: public here too)
@@ -41,7 +40,10 @@ from .checkpoint import (  # noqa: F401  (CHECKPOINT, read_checkpoint: public he
     read_checkpoint,
     save_checkpoint,
 )
+from .compare_runs import plot_curves
 from .config import ABLATIONS, PRESETS, TrainConfig, make_config
+from .export import export_model
+from .predict import predict, val_mpjpe_mm  # noqa: F401  (public here too)
 from .sources import (  # noqa: F401  (public here too)
     build_mocap_val,
     build_train_source,
@@ -70,73 +72,6 @@ def _to(batch: dict, device) -> dict:
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
 
 
-# ------------------------------------------------------------------------ evaluation
-@torch.no_grad()
-def _predict_windows(net: DGNet, ds, centres: np.ndarray, device, batch: int,
-                     flip_tta: bool) -> np.ndarray:
-    """Network output for the windows around ``centres``: (N, T, 17, 3) or (N, 17, 3)."""
-    from dgnet_core.skeleton import flip_pose
-
-    out = []
-    balanced = net.cfg.balanced
-    for s in range(0, len(centres), batch):
-        b, rot = to_network(ds.batch(centres[s:s + batch]), net.cfg)
-        x = torch.from_numpy(b["x"]).to(device)
-        cam = torch.from_numpy(b["cam"]).to(device) if balanced else None
-        y = net(x, cam).float().cpu().numpy()
-        if flip_tta:
-            xf = torch.from_numpy(flip_pose(b["x"])).to(device)
-            camf = None
-            if balanced:
-                camf = cam.clone()
-                camf[:, 2] *= -1
-            y = 0.5 * (y + flip_pose(net(xf, camf).float().cpu().numpy()))
-        out.append(decode(y, rot))
-    return np.concatenate(out)
-
-
-def predict(net: DGNet, ds, idx: np.ndarray, device="cpu", batch: int = 1024,
-            flip_tta: bool = False, aggregate: str = "center") -> np.ndarray:
-    """Predictions (len(idx), 17, 3) for frames ``idx`` of a WindowDataset.
-
-    For a model that predicts every frame of its window, ``aggregate`` picks how a frame's
-    pose is read (``dgnet_core.lifting.AGGREGATES``): ``center`` from the window centred on
-    it, ``mean`` averaged over every window that contains it, ``tiled`` from the one window
-    of consecutive non-overlapping windows that holds it (one window per T frames).
-    """
-    net.eval()
-    idx = np.asarray(idx)
-    if len(idx) == 0:
-        return np.zeros((0, 17, 3), np.float32)
-    cfg = net.cfg
-    if not cfg.all_frames:
-        return _predict_windows(net, ds, idx, device, batch, flip_tta)
-    t, ti = cfg.num_frames, cfg.target_index
-    if aggregate == "center":
-        positions = [np.full(len(idx), ti)]
-    elif aggregate == "tiled":
-        positions = [(idx - ds.starts[idx]) % t]
-    elif aggregate == "mean":
-        positions = [np.full(len(idx), p) for p in range(t)]
-    else:
-        raise ValueError(f"aggregate must be center, mean or tiled, got {aggregate!r}")
-    total = np.zeros((len(idx), 17, 3), np.float32)
-    count = np.zeros(len(idx), np.float32)
-    for pos in positions:
-        centres = np.clip(idx - pos + ti, ds.starts[idx], ds.ends[idx] - 1)
-        ok = ds.windows(centres)[np.arange(len(idx)), pos] == idx
-        y = _predict_windows(net, ds, centres[ok], device, batch, flip_tta)
-        total[ok] += y[np.arange(int(ok.sum())), pos[ok]]
-        count[ok] += 1
-    return total / count[:, None, None]
-
-
-def val_mpjpe_mm(net: DGNet, ds, idx, device) -> float:
-    pred = predict(net, ds, idx, device)
-    return float(np.linalg.norm(pred - ds.targets[idx], axis=-1).mean() * 1000)
-
-
-# ----------------------------------------------------------------------------- train
 def make_optimizer(net: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     """Optimizer and a per-step schedule: linear warm-up from lr / 100 over
     ``warmup_steps``, then ``lr_decay`` per epoch (``exp``, the paper's) or a cosine down to
@@ -388,47 +323,6 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
     if world > 1:
         torch.distributed.barrier()
     return summary
-
-
-def export_model(net: DGNet, stem: str | Path) -> list[Path]:
-    """Shipped form: float16 safetensors (no block heads) + ONNX with float16 weights."""
-    from dgnet_core.weights import load_model
-
-    stem = Path(stem)
-    st = save_weights(net, stem.with_suffix(".safetensors"), half=True)
-    onnx_path = export_onnx(load_model(st), stem.with_suffix(".onnx"), half_weights=True)
-    return [st, onnx_path]
-
-
-def plot_curves(log_path: Path, png: Path) -> None:
-    """Training loss / MPJPE and validation MPJPE against samples seen."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(log_path) as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    samples = [int(r["samples"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    tr = [float(r["train_mpjpe_mm"]) for r in rows]
-    ax.plot(samples, tr, label="train MPJPE (mm)")
-    val = [(s, float(r["val_mpjpe_mm"])) for s, r in zip(samples, rows) if r["val_mpjpe_mm"]]
-    if val:
-        ax.plot(*zip(*val), "o-", label="held-out Human3.6M MPJPE (mm)")
-    mocap = [(s, float(r["val_mocap_mm"])) for s, r in zip(samples, rows)
-             if r.get("val_mocap_mm")]
-    if mocap:
-        ax.plot(*zip(*mocap), "s-", label="held-out motion capture MPJPE (mm)")
-    ax.set_xlabel("training samples")
-    ax.set_ylabel("mm")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(png, dpi=90)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,14 +2,17 @@
 
 Owns the layout (names, parents, heads, tails in world space) the add-on builds its new
 armature from: bone j runs from joint j to its primary child, leaf joints get short stubs.
-Its bone map is the ``"lift"`` preset of ``rigmaps.py``.
+Its bone map is the ``"lift"`` preset of ``rigmaps.py``; ``lift_spec`` is that armature as
+the solver sees it, without Blender (the BVH writer solves its rotations on it, so the
+BVH file and the baked armature move alike).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..body import rest_joints
+from ..motion.body import rest_joints
+from ..rotations import normalize
 from ..skeleton import (
     CHILDREN,
     FEET,
@@ -22,8 +25,7 @@ from ..skeleton import (
     SPINE,
     THORAX,
 )
-
-LIFT_ROOT = JOINT_NAMES[HIP]
+from .rigmaps import preset_map, spec_from_rest
 
 
 def lift_bone_parent(j: int) -> int:
@@ -74,3 +76,20 @@ def lift_rest_bones(lengths: np.ndarray | None = None, offsets: np.ndarray | Non
             p = PARENTS[i]
             tails[i] = j[i] + 0.4 * (j[i] - j[p])
     return names, parents, heads, tails
+
+
+def lift_spec(offsets: np.ndarray | None = None, lengths: np.ndarray | None = None):
+    """The add-on's own armature on the clip's body (``offsets``, else ``lengths``) as a
+    ``solver.RigSpec`` with the ``"lift"`` bone map; each bone's rest frame has its Y axis
+    along the bone (the solver's world rotations do not depend on the roll)."""
+    names, parents, heads, tails = lift_rest_bones(lengths, offsets)
+    rest = np.stack([_bone_frame(t - h) for h, t in zip(heads, tails)])
+    return spec_from_rest(names, parents, rest, heads, tails, preset_map("lift", names))
+
+
+def _bone_frame(direction: np.ndarray) -> np.ndarray:
+    """(3, 3) rest frame (columns X, Y, Z) with Y along ``direction`` and no roll."""
+    y = normalize(np.asarray(direction, np.float64))
+    ref = np.array([0.0, 0.0, 1.0]) if abs(y[2]) < 0.9 else np.array([0.0, -1.0, 0.0])
+    x = normalize(np.cross(y, ref))
+    return np.stack([x, y, np.cross(x, y)], axis=1)

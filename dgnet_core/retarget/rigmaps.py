@@ -19,8 +19,7 @@ import numpy as np
 
 from ..errors import RigError
 from ..roles import ALL_ROLES, REQUIRED_ROLES, ROLES
-from ..skeleton import JOINT_NAMES
-from .lift_rig import LIFT_ROOT
+from ..skeleton import HIP, JOINT_NAMES
 from .solver import RigBone, RigSpec
 
 RIG_TYPES: tuple[str, ...] = ("lift", "rigify_meta", "rigify", "mixamo", "custom")
@@ -52,7 +51,7 @@ RIG_MAPS: dict[str, dict[str, str]] = {
         "LeftUpLeg": "thigh.L", "LeftLeg": "shin.L", "RightUpLeg": "thigh.R", "RightLeg": "shin.R",
     },
 }
-RIG_ROOTS: dict[str, str] = {"lift": LIFT_ROOT, "rigify_meta": "spine", "rigify": "torso",
+RIG_ROOTS: dict[str, str] = {"lift": JOINT_NAMES[HIP], "rigify_meta": "spine", "rigify": "torso",
                              "mixamo": "Hips"}
 RIG_LABELS: dict[str, str] = {
     "lift": "Lift Video armature", "rigify_meta": "Rigify metarig",

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..body import clip_body, rest_joints
 from ..errors import RigError
+from ..motion.body import clip_body, rest_joints
 from ..roles import ROLES, role_rotations, segment
 from ..rotations import EPS, continuous_quats, matrix_to_quat, normalize, rot_z, swing
 from ..skeleton import HIP, LHIP, NUM_JOINTS, RHIP, TEMPLATE_POSE
-from .motion import lock_feet
 
 
 @dataclass
@@ -71,7 +70,6 @@ class RetargetOptions:
 
     root_motion: bool = True  # horizontal travel of the pelvis (else stays in place)
     scale_to_rig: bool = True  # scale root motion by rig size / person size
-    foot_lock: bool = False  # pin feet during contacts (needs contacts)
 
 
 @dataclass
@@ -163,8 +161,6 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
     j = np.asarray(joints_world, dtype=np.float64)
     if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3) or len(j) == 0:
         raise ValueError(f"expected joints (N, 17, 3) with N > 0, got {j.shape}")
-    if options.foot_lock and contacts is not None:
-        j = lock_feet(j, contacts)
     mapped = [i for i, b in enumerate(spec.bones) if b.role]
     if not mapped:
         raise RigError("no bone of the target is mapped to a body part")

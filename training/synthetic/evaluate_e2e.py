@@ -84,7 +84,7 @@ def compare(result, gt_npz: str | Path, clip: str) -> list[Row]:
 def check_model(model_path: str | Path | None) -> Path:
     """The model to evaluate: ``model_path`` or the shipped default (WeightsError if none)."""
     from dgnet_core.errors import WeightsError
-    from dgnet_core.weights import default_model_path
+    from dgnet_core.lifting.weights import default_model_path
 
     if model_path is not None:
         p = Path(model_path)
@@ -103,7 +103,7 @@ def lift_clip(video: Path, gt_npz: Path, model_path: Path | None = None,
               smoothing: str = "savgol", lifter=None, foot_lock: bool = True):
     """Run the project pipeline on a rendered clip with the true focal length.
 
-    ``lifter`` (a ``dgnet_core.lifting.Lifter``) overrides the model, e.g. in tests.
+    ``lifter`` (a ``dgnet_core.lifting.lifter.Lifter``) overrides the model, e.g. in tests.
     """
     from dgnet_core.pipeline import PipelineOptions, run_pipeline
 

@@ -7,7 +7,7 @@ ends, toes, heels, neck top), moved every frame with ``foreach_set("co", ...)``;
 rigid head with a face (eyes with pupils, nose, mouth, ears) and hair that leaves the face
 free, placed every frame by a matrix fitted to thorax, nose and head-top.
 
-DESIGN.md section 6: a faceless mannequin is not detected by MediaPipe at all, and hair
+Seen on these machines: a faceless mannequin is not detected by MediaPipe at all, and hair
 over the face makes it swap left and right, so the face is not optional.
 
 The derived points (``derived_points``, ``head_matrices``) are plain NumPy; only

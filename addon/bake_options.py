@@ -1,0 +1,44 @@
+"""The bake's options, stated once: rig type, root motion, scale to rig, scene range.
+
+``BakeOptions`` holds each option's default, choices and flag, as
+``dgnet_core.contract.PipelineOptions`` holds the engine's; the panel's properties
+(``props``), the ``lift_video`` command line (``cli``) and ``bake.BakeSettings``'s
+defaults derive from it. (Foot locking is the engine's: ``PipelineOptions.foot_lock``.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dgnet_core.retarget.rigmaps import RIG_TYPES
+from dgnet_core.schema import Choice, option, validate
+
+_RIG_UI = {
+    "auto": ("Auto-detect", "Detect the rig type from the bone names"),
+    "lift": ("Lift Video", "An armature made by this add-on (17 joints)"),
+    "rigify_meta": ("Rigify Metarig", "Rigify's human metarig (spine, thigh.L, upper_arm.L...)"),
+    "rigify": ("Rigify Rig", "A generated Rigify control rig (FK controls; limbs set to FK)"),
+    "mixamo": ("Mixamo", "Mixamo names (mixamorig:Hips, LeftUpLeg...)"),
+    "custom": ("Custom Bone Map", "Your own bone map (pre-filled from common names)"),
+}
+RIG_TYPE_CHOICES = tuple(Choice(k, *_RIG_UI[k]) for k in ("auto", *RIG_TYPES))
+
+
+@dataclass(frozen=True)
+class BakeOptions:
+    """How the lifted motion goes onto the armature (the schema of the bake's options)."""
+
+    rig_type: str = option("auto", flag="--rig-type", choices=RIG_TYPE_CHOICES,
+                           label="Rig Type", help="bone map of --target (auto: detected "
+                           "from its bone names)")
+    root_motion: bool = option(True, flag="--no-root-motion", label="Root Motion",
+                               help="keep the body in place",
+                               description="let the body travel; off keeps it in place")
+    scale_to_rig: bool = option(True, flag="--no-scale-to-rig", label="Scale to Rig",
+                                help="do not scale root motion to the rig's size",
+                                description="scale root motion by rig size / person size")
+    set_scene_range: bool = option(True, label="Set Scene Range",
+                                   help="fit the scene's frame range to the new action")
+
+    def __post_init__(self) -> None:
+        validate(self)

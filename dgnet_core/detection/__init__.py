@@ -1,0 +1,9 @@
+"""Detection: video frames in, one person's 2D joints per frame out (no bpy).
+
+* ``video``: the one video reader (PyAV), rotation metadata, frame counts as hints;
+* ``mediapipe_api``: MediaPipe Tasks imported without its drawing helpers;
+* ``detect``: the PoseLandmarker in VIDEO mode over a clip, ``Detections``;
+* ``observation``: one person seen in one frame;
+* ``tracking``: which of the people seen is the one person followed;
+* ``gaps``: frames without the person, trimmed, filled or reported.
+"""

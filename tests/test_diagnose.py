@@ -1,0 +1,34 @@
+"""training.diagnose.conventions: moving a body to other joint conventions keeps its limbs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dgnet_core.skeleton import LELB, LSHO, LWRI, RFOOT, RKNEE, TEMPLATE_POSE
+from training.diagnose import conventions as cc
+
+
+def test_move_to_reaches_the_wanted_conventions_and_keeps_limbs() -> None:
+    rng = np.random.default_rng(0)
+    body = np.asarray(TEMPLATE_POSE, np.float64)[None] + rng.normal(size=(6, 1, 3))
+    have = cc.measure(body)
+    assert abs(have["shoulders"] - 0.34) < 1e-9 and abs(have["thorax"]) < 1e-9
+    want = {"shoulders": 0.267, "hips": 0.272, "thorax": 0.056, "nose": 0.07, "head": 0.157}
+    moved = cc.move_to(body, want)
+    got = cc.measure(moved)
+    for key, value in want.items():
+        assert abs(got[key] - value) < 1e-9, key
+    for a, b in ((LSHO, LELB), (LELB, LWRI), (RKNEE, RFOOT)):
+        np.testing.assert_allclose(moved[:, b] - moved[:, a], body[:, b] - body[:, a],
+                                   atol=1e-12)
+    np.testing.assert_allclose(moved[:, 0], body[:, 0])
+
+
+def test_skeleton_subtrees_follow_the_tree() -> None:
+    from dgnet_core.skeleton import HIP, NUM_JOINTS, PARENTS, SUBTREES, THORAX
+
+    assert sorted(SUBTREES[HIP]) == list(range(NUM_JOINTS))
+    assert SUBTREES[LSHO] == (LSHO, LELB, LWRI) and SUBTREES[LWRI] == (LWRI,)
+    for j, sub in enumerate(SUBTREES):   # every member but j hangs below a member
+        assert sub[0] == j and all(PARENTS[k] in sub for k in sub[1:])
+    assert LSHO in SUBTREES[THORAX] and RKNEE not in SUBTREES[THORAX]

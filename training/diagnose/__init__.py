@@ -1,0 +1,13 @@
+"""Research checks behind the measured findings in docs/BENCHMARKS.md and the model card.
+
+``python -m training.diagnose CHECK [args]``, CHECK one of:
+
+* ``rendered``: what the model lifts from rendered clips' true 2D and MediaPipe's 2D
+  (which error comes from the detector, which from the lift);
+* ``conventions``: rendered clips' true 2D lifted as rendered and moved to Human3.6M's
+  joint conventions (shoulder width, thorax, head top);
+* ``generated-squats``: generated squats of the held-out people, lifted;
+* ``floor-prior``: the floor prior's weight against camera pitch on rendered clips;
+* ``motion-quality``: root error, foot skate and limb-length variation of the placement
+  variants on rendered clips.
+"""
