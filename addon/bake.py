@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from dgnet_core.motion.body import clip_body
-from dgnet_core.retarget.resample import resample
+from dgnet_core.retarget.resample import resample, resample_values
 from dgnet_core.retarget.rigmaps import RigMap, preset_map
 from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, retarget
 
@@ -40,6 +40,7 @@ class BakeSettings:
     frame_ratio: float = 1.0  # scene frames per video frame (scene fps / video fps)
     name: str = "Lift"  # action (and new armature) name
     set_scene_range: bool = _DEFAULTS.set_scene_range
+    match_fps: bool = _DEFAULTS.match_fps
 
 
 @dataclass
@@ -180,8 +181,9 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         # Keys on whole scene frames: resample when scene and video frame rates differ.
         contacts = getattr(result, "contacts", None)
         joints, contacts = resample(joints, contacts, settings.frame_ratio)
-        out = retarget(joints, spec, opts, contacts=contacts,
-                          rest_offsets=body.offsets)
+        feet = resample_values(getattr(result, "foot_dirs", None), settings.frame_ratio)
+        out = retarget(joints, spec, opts, contacts=contacts, rest_offsets=body.offsets,
+                       fps=float(result.fps) * settings.frame_ratio, feet=feet)
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)

@@ -1,4 +1,5 @@
-"""The bake's options, stated once: rig type, root motion, scale to rig, scene range.
+"""The bake's options, stated once: rig type, root motion, scale to rig, scene range and
+frame rate.
 
 ``BakeOptions`` holds each option's default, choices and flag, as
 ``dgnet_core.contract.PipelineOptions`` holds the engine's; the panel's properties
@@ -39,6 +40,10 @@ class BakeOptions:
                                 description="scale root motion by rig size / person size")
     set_scene_range: bool = option(True, label="Set Scene Range",
                                    help="fit the scene's frame range to the new action")
+    match_fps: bool = option(True, flag="--keep-scene-fps", label="Match Video FPS",
+                             help="keep the scene's frame rate (keys resampled to it)",
+                             description="the scene takes the video's frame rate: one key "
+                             "per video frame; off: keys resampled to the scene's rate")
 
     def __post_init__(self) -> None:
         validate(self)

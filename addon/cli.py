@@ -49,7 +49,8 @@ from dgnet_core.schema import add_arguments, from_values
 from . import bake, job, options
 from . import rig as rigmod
 from .bake_options import BakeOptions
-from .console import console_silenced, operator_error, quiet_native_logs
+from .console import quiet_native_logs
+from .exports import export, operator_error
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 FORMATS = ("blend", "fbx", "bvh")
@@ -57,10 +58,6 @@ FORMATS = ("blend", "fbx", "bvh")
 
 class UsageError(Exception):
     """Bad command line (exit code 2)."""
-
-
-class ExportError(LiftError):
-    """An exporter (FBX, BVH, .blend) failed; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,13 +125,6 @@ def _load_target(args) -> bpy.types.Object | None:
         raise UsageError(str(exc)) from None
 
 
-def _select_only(context, obj) -> None:
-    for o in context.view_layer.objects:
-        o.select_set(False)
-    obj.select_set(True)
-    context.view_layer.objects.active = obj
-
-
 def preflight(args) -> PipelineOptions:
     """Check what would otherwise fail on every clip, or only after the work: options,
     output folder, device, model file (``ValueError`` / ``LiftError``, one line)."""
@@ -145,53 +135,9 @@ def preflight(args) -> PipelineOptions:
     return opts
 
 
-def export(context, obj, action, path_stem: Path, formats: list[str]) -> list[str]:
-    """Write the animated ``obj`` in each format; returns the files written.
-
-    The exporters' console output is muted; a failing one raises ``ExportError`` (one line).
-    """
-    written = []
-    for fmt in ("fbx", "bvh", "blend"):
-        if fmt in formats:
-            out = path_stem.with_suffix(f".{fmt}")
-            try:
-                with console_silenced():
-                    _export_one(context, obj, fmt, out)
-            except RuntimeError as exc:
-                raise ExportError(f"{fmt.upper()} export to {out} failed: "
-                                  f"{operator_error(exc)}") from None
-            written.append(str(out))
-    return written
-
-
-def _export_one(context, obj, fmt: str, out: Path) -> None:
-    _select_only(context, obj)
-    scene = context.scene
-    if fmt == "fbx":
-        if not hasattr(bpy.ops.export_scene, "fbx"):
-            import addon_utils
-
-            addon_utils.enable("io_scene_fbx")
-        with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
-            bpy.ops.export_scene.fbx(
-                filepath=str(out), use_selection=True, object_types={"ARMATURE"},
-                add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
-                bake_anim_use_nla_strips=False, bake_anim_force_startend_keying=True)
-    elif fmt == "bvh":
-        if not hasattr(bpy.ops.export_anim, "bvh"):
-            import addon_utils
-
-            addon_utils.enable("io_anim_bvh")
-        with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
-            bpy.ops.export_anim.bvh(filepath=str(out), frame_start=scene.frame_start,
-                                    frame_end=scene.frame_end, rotate_mode="NATIVE")
-    else:
-        bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True, check_existing=False)
-
-
 def _clear_default_scene(context) -> None:
-    """An unsaved session starts with Blender's default objects: drop them (new-armature
-    mode only), so each .blend holds just the result."""
+    """An unsaved session starts with Blender's default objects (cube, camera, light):
+    drop them before the rig is loaded, so each .blend holds just the result."""
     for obj in list(context.scene.objects):
         bpy.data.objects.remove(obj)
 
@@ -217,9 +163,8 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     finally:
         lift.close()  # joins the pipeline's threads however the loop ends
     result = lift.result
-    # Exports run at the video's own frame rate (one key per video frame).
-    scene.render.fps = max(1, round(result.fps))
-    scene.render.fps_base = scene.render.fps / result.fps
+    # Exports run at the video's own frame rate (one key per video frame) unless
+    # --keep-scene-fps.
     options.fit_frame_ratio(settings, scene, result.fps)
     prev_action = target.animation_data.action if target and target.animation_data else None
     rep = bake.apply_result(context, result, settings)
@@ -250,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         preflight(args)  # before the rig is loaded or anything is read or written
         quiet_native_logs()
         context = bpy.context
+        if not bpy.data.filepath and (args.rig_file or not args.target):
+            _clear_default_scene(context)  # an unsaved session: only the result is saved
         target = _load_target(args)
         custom = None
         if args.bone_map:
@@ -257,8 +204,6 @@ def main(argv: list[str] | None = None) -> int:
                 custom = RigMap.load(args.bone_map)
             except LiftError as exc:
                 raise UsageError(str(exc)) from None
-        if target is None and not bpy.data.filepath:
-            _clear_default_scene(context)
     except UsageError as exc:
         print(f"lift_video: error: {exc}", file=sys.stderr)
         print(build_parser().format_usage(), file=sys.stderr, end="")

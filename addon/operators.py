@@ -109,8 +109,14 @@ class LiftRunner:
 
     def finish(self, context: bpy.types.Context) -> bake.BakeReport:
         result = self.job.result
+        render = context.scene.render
+        before = (render.fps, render.fps_base)
         options.fit_frame_ratio(self.settings, context.scene, result.fps)
-        self.report = bake.apply_result(context, result, self.settings)
+        try:
+            self.report = bake.apply_result(context, result, self.settings)
+        except Exception:
+            render.fps, render.fps_base = before  # a failed bake leaves the scene as it was
+            raise
         return self.report
 
     def cancel(self) -> None:

@@ -42,6 +42,7 @@ def values_from_props(props, prefs=None, model_path: str = "",
         "root_motion": bool(props.root_motion),
         "scale_to_rig": bool(props.scale_to_rig),
         "set_scene_range": bool(props.set_scene_range),
+        "match_fps": bool(props.match_fps),
     }
     if props.use_frame_range:
         values.update(frame_start=int(props.frame_start), frame_end=int(props.frame_end))
@@ -69,11 +70,17 @@ def build_run(values: Mapping[str, Any], source: Source, target=None,
         frame_ratio=source.frame_ratio if source.is_clip else 1.0,
         name=source.name,
         set_scene_range=bake.set_scene_range,
+        match_fps=bake.match_fps,
     )
     return options, settings
 
 
 def fit_frame_ratio(settings: BakeSettings, scene, fps: float) -> None:
-    """A video file's keys land on whole scene frames: scene frames per video frame."""
+    """The scene's frame rate for a result at ``fps``: the video's when ``match_fps``
+    (one key per video frame, clips and files alike), else the scene's own, a video file's
+    keys then resampled onto whole scene frames."""
+    if settings.match_fps:
+        scene.render.fps = max(1, round(fps))
+        scene.render.fps_base = scene.render.fps / fps
     if not settings.first_frame_is_video_zero:
         settings.frame_ratio = scene_fps(scene) / max(fps, 1e-6)

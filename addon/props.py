@@ -73,6 +73,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
     # the engine's default end is "the end of the video"; the panel's field starts at 100
     frame_end: IntProperty(**{**prop_kwargs(PipelineOptions, "frame_end"), "default": 100})
     set_scene_range: BoolProperty(**prop_kwargs(BakeOptions, "set_scene_range"))
+    match_fps: BoolProperty(**prop_kwargs(BakeOptions, "match_fps"))
     camera_mode: EnumProperty(
         name="Camera",
         items=[("AUTO", "Auto", "The movie clip's tracking camera when its focal length or "

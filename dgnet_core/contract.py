@@ -144,6 +144,8 @@ class LiftResult:
     rest_offsets: np.ndarray | None = None  # (17, 3) the clip's body (BVH and armature rest)
     joints_lifted: np.ndarray | None = None  # (N,17,3) the network's root-relative output
     #                                           (camera axes, smoothed), before placement
+    foot_dirs: np.ndarray | None = None  # (N,2,3) heel -> toe unit vectors, world, (left,
+    #                                       right): where the feet point (motion.feet)
 
     def __len__(self) -> int:
         return len(self.joints_world)

@@ -45,6 +45,7 @@ from .lifting.backend import make_lifter
 from .lifting.early_lift import EarlyLift, LiftWorker, iter_lift
 from .lifting.lifter import Lifter
 from .motion.camera import intrinsics
+from .motion.feet import foot_directions
 from .motion.filters import smooth
 from .motion.place import place
 from .skeleton import mediapipe_to_h36m
@@ -146,7 +147,10 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
         frame_indices=clip.frames.copy(), fps=float(fps), width=int(w), height=int(h),
         intrinsics=K.astype(np.float64), gaps=clip.gaps,
         source=str(det.source), rest_offsets=placed.rest_offsets,
-        joints_lifted=pose_rel.astype(np.float32))
+        joints_lifted=pose_rel.astype(np.float32),
+        foot_dirs=foot_directions(det.world[clip.span], placed.camera_to_world,
+                                  placed.contacts, placed.joints_world, fps
+                                  ).astype(np.float32))
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

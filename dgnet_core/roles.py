@@ -54,7 +54,9 @@ class Role:
     ``"torso"`` builds a full frame from ``aim`` and the ``side`` vector (a weighted sum of
     joint differences); ``"limb"`` uses the bend plane with ``next`` (twist from the elbow or
     knee) and falls back to ``"swing"`` (minimal rotation from ``parent``'s result) when the
-    limb is nearly straight. ``align`` rotates the rig's rest bone onto the template aim
+    limb is nearly straight; ``"foot"`` points along a heel -> toe direction given beside
+    the joints (``motion.feet``), level across (no roll), ``aim`` being the ankle it hangs
+    from. ``align`` rotates the rig's rest bone onto the template aim
     first (limbs: any rest pose); torso bones are assumed upright at rest.
     """
 
@@ -95,11 +97,17 @@ ROLES: dict[str, Role] = {r.name: r for r in [
     *_limb("L", (LHIP, LKNEE), (LKNEE, LFOOT), ("thigh", "shin"), _LEG_N, "pelvis"),
     *_limb("R", (RHIP, RKNEE), (RKNEE, RFOOT), ("thigh", "shin"), _LEG_N, "pelvis"),
 ]}
+FOOT_AIM = np.array([0.0, -1.0, 0.0])  # the template's feet point forward, flat
+# A rig's foot bone stands flat at rest, whatever its own direction (ankle to toe, or a
+# stub to the floor): a foot role turns it from there (no rest alignment).
+ROLES.update({f"foot.{s}": Role(f"foot.{s}", (a, a), "foot", parent=f"shin.{s}")
+              for s, a in (("L", LFOOT), ("R", RFOOT))})
+FOOT_ROLES: tuple[str, ...] = ("foot.L", "foot.R")  # contact-column order
 REQUIRED_ROLES: tuple[str, ...] = (
     "pelvis", "thigh.L", "shin.L", "thigh.R", "shin.R",
     "upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R",
 )
-OPTIONAL_ROLES: tuple[str, ...] = ("spine", "chest", "neck", "head")
+OPTIONAL_ROLES: tuple[str, ...] = ("spine", "chest", "neck", "head", *FOOT_ROLES)
 ALL_ROLES: tuple[str, ...] = REQUIRED_ROLES[:1] + OPTIONAL_ROLES + REQUIRED_ROLES[1:]
 
 # The four limbs by their upper role: (left knee, right knee, left elbow, right elbow).
@@ -113,6 +121,13 @@ LIMBS: tuple[tuple[int, int, int], ...] = tuple(
 BEND_LO, BEND_HI = np.radians(12.0), np.radians(35.0)
 
 
+def template_aim(role: Role) -> np.ndarray:
+    """The unit direction a role's bone points along in the template (feet: forward)."""
+    if role.kind == "foot":
+        return FOOT_AIM
+    return normalize(segment(TEMPLATE_POSE, role.aim))
+
+
 def segment(joints: np.ndarray, seg: tuple[int, int]) -> np.ndarray:
     """Vectors (..., 3) from joint ``seg[0]`` to joint ``seg[1]`` of joints (..., 17, 3)."""
     return joints[..., seg[1], :] - joints[..., seg[0], :]
@@ -122,24 +137,37 @@ def _side_vec(j: np.ndarray, side: Sequence[tuple[int, int, float]]) -> np.ndarr
     return sum(w * segment(j, (a, b)) for a, b, w in side)
 
 
+def _level_frame(aim: np.ndarray) -> np.ndarray:
+    """Frames (..., 3, 3) along ``aim`` with X level (across, no roll)."""
+    up = np.broadcast_to(np.array([0.0, 0.0, 1.0]), np.shape(aim))
+    return frame(aim, np.cross(aim, up))
+
+
 def role_rotations(joints: np.ndarray, template: np.ndarray = TEMPLATE_POSE,
-                   roles: Iterable[str] = ALL_ROLES) -> dict[str, np.ndarray]:
+                   roles: Iterable[str] = ALL_ROLES, feet: np.ndarray | None = None
+                   ) -> dict[str, np.ndarray]:
     """World rotations (N, 3, 3) per role taking the template's segment to each frame's.
 
     ``joints`` (N, 17, 3) and ``template`` (17, 3) must share axes (Z up, facing -Y at rest).
-    Roles that ``roles`` needs as parents are solved too and returned with them.
+    Roles that ``roles`` needs as parents are solved too and returned with them. Foot
+    roles need ``feet`` (N, 2, 3), heel -> toe directions (left, right); without them they
+    are left out (a foot then follows its shin).
     """
     joints = np.asarray(joints, dtype=np.float64)
     t = np.asarray(template, dtype=np.float64)
-    wanted = set(roles)
+    wanted = set(roles) - (set() if feet is not None else set(FOOT_ROLES))
     for name in list(wanted):  # parents needed for swing/limb roles
         while ROLES[name].parent:
             name = ROLES[name].parent
             wanted.add(name)
     out: dict[str, np.ndarray] = {}
     order = [r for r in ROLES.values() if r.name in wanted]
-    order.sort(key=lambda r: 0 if r.kind == "torso" else 1 if r.kind == "limb" else 2)
+    order.sort(key=lambda r: {"torso": 0, "limb": 1, "swing": 2}.get(r.kind, 3))
     for role in order:
+        if role.kind == "foot":
+            aim = np.asarray(feet, np.float64)[:, FOOT_ROLES.index(role.name)]
+            out[role.name] = _level_frame(aim) @ np.swapaxes(_level_frame(FOOT_AIM), -1, -2)
+            continue
         aim_t, aim_T = segment(joints, role.aim), segment(t, role.aim)
         if role.kind == "torso":
             cur = frame(aim_t, _side_vec(joints, role.side))

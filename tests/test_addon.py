@@ -122,6 +122,7 @@ def test_new_armature_heads_follow_the_joints(scene_results):
     r = _ok(scene_results, "own_rig")
     assert r["bones"] == 17 and r["action"] == "synthetic"
     assert r["keyed_paths"] == 12 * 4 + 3  # 12 mapped bones x quaternion + root location
+    # (the synthetic result carries no foot directions: the feet follow their shins)
     assert r["keys_per_curve"] == [30]
     assert r["max_head_error_m"] < 1e-3, r
     assert r["rotation_modes"] == ["QUATERNION"]
@@ -155,6 +156,9 @@ def test_rigify_generated_rig_limbs_follow(scene_results):
     assert r["ik_fk"] == [1.0] * 4
     assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
     assert r["head_error"] < 3.0
+    # the BVH holds the deform skeleton (not the control rig) under a named root
+    assert r["bvh_bones"] == r["deform"] and len(r["deform"]) < r["bones"] / 2
+    assert r["bvh_root"].startswith("DEF-") and not r["objects_left"]
 
 
 @pytest.mark.parametrize("name", ["mixamo", "mixamo_fbx"])
@@ -182,7 +186,8 @@ def test_custom_bone_map_fill_save_load_and_bake(scene_results):
         "pelvis": "pelvis", "spine": "spine_01", "chest": "spine_02", "neck": "neck_01",
         "head": "head", "upper_arm.L": "upperarm_l", "forearm.L": "lowerarm_l",
         "upper_arm.R": "upperarm_r", "forearm.R": "lowerarm_r", "thigh.L": "thigh_l",
-        "shin.L": "calf_l", "thigh.R": "thigh_r", "shin.R": "calf_r"}
+        "shin.L": "calf_l", "thigh.R": "thigh_r", "shin.R": "calf_r",
+        "foot.L": "foot_l", "foot.R": "foot_r"}
     assert r["loaded"] == r["filled"] and r["root"] == "pelvis"
     assert r["file"]["bones"]["calf_l"] == "shin.L"
     assert r["rig_type"] == "custom"
@@ -326,7 +331,8 @@ def _result(joints, fps=25.0, source="synthetic.mp4"):
 
 # Segment each checked role follows: the limbs (upper and lower) and the chest, from the
 # code's role definitions.
-LIMB_JOINTS = {r: ROLES[r].aim for r in ALL_ROLES if ROLES[r].kind != "torso" or r == "chest"}
+LIMB_JOINTS = {r: ROLES[r].aim for r in ALL_ROLES
+               if (ROLES[r].kind != "torso" or r == "chest") and ROLES[r].kind != "foot"}
 
 
 def _angle_errors(bpy, obj, joints, frame0, bones: dict[str, str]) -> dict[str, float]:
@@ -529,10 +535,22 @@ def _group_scene(args: dict) -> dict:
             b = np.array(meta.pose.bones["spine.006"].matrix.to_3x3().normalized())
             cos = (np.trace(a.T @ b) - 1) / 2
             head_err = max(head_err, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+        # The BVH of the rig is its deform skeleton under its top deform bone.
+        import tempfile
+
+        exports = sys.modules[pkg + ".exports"]
+        ctx.scene.frame_start, ctx.scene.frame_end = int(rep.frames[0]), int(rep.frames[1])
+        out = exports.export(ctx, rig, rep.action, Path(tempfile.mkdtemp()) / "rigify", ["bvh"])
+        text = Path(out[0]).read_text().split("MOTION")[0].split()
+        names = [text[i + 1] for i, t in enumerate(text) if t in ("ROOT", "JOINT")]
+        deform = sorted(b.name for b in rig.data.bones if b.use_deform)
         return {"rig_type": rep.rig_type, "head_error": head_err,
                 "ik_fk": [rig.pose.bones[f"{b}_parent.{s}"]["IK_FK"]
                           for b in ("upper_arm", "thigh") for s in "LR"],
-                "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones)}
+                "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones),
+                "bvh_root": names[0], "bvh_bones": sorted(names), "deform": deform,
+                "bones": len(rig.data.bones),
+                "objects_left": sorted(o.name for o in bpy.data.objects if "_deform" in o.name)}
 
     def mixamo_rig(name, x_rot_deg, scale, offset):
         """A Mixamo-named T-pose rig; FBX imports look like x_rot 90 deg, scale 0.01."""

@@ -99,7 +99,8 @@ def test_first_progress_within_a_second(checked):
 
 def _keys_ok(step: dict) -> None:
     assert step["result"] == ["FINISHED"]
-    assert step["curves"] == 12 * 4 + 3  # 12 bones x quaternion + root location
+    # 12 body bones and 2 feet x quaternion + root location
+    assert step["curves"] == 14 * 4 + 3
     (n,) = step["keys_per_curve"]
     assert n >= FRAMES - 2, step  # whole scene frames (scene fps / video fps)
     assert step["frame_range"][1] - step["frame_range"][0] + 1 == n
@@ -118,7 +119,7 @@ def test_lift_onto_a_generated_rigify_rig(checked):
     step = _step(checked, "lift_rigify")
     _keys_ok(step)
     assert step["ik_fk"] == [1.0] * 4  # limbs switched to FK
-    assert step["fk_controls_keyed"] == 8
+    assert step["fk_controls_keyed"] == 10  # limbs and feet
     assert {"torso", "chest", "head"} <= set(step["bones_keyed"])
 
 

@@ -143,7 +143,7 @@ out = {
     "device": enum(prefs_rna["device"]), "fov": number(rna["fov"]),
     "frame_start": number(rna["frame_start"]), "frame_end_min": rna["frame_end"].hard_min,
     "bools": {k: rna[k].default for k in ("foot_lock", "root_motion", "scale_to_rig",
-                                          "set_scene_range")},
+                                          "set_scene_range", "match_fps")},
     "flags": flags,
     "same_defaults": [repr(panel[0]) == repr(command[0]),
                       bake_dict(panel[1]) == bake_dict(command[1])],
@@ -153,7 +153,8 @@ out = {
                      p_bake.rig_type, p_bake.root_motion],
     "panel_bad_range": bad,
     "bake_defaults": [[getattr(bake.BakeSettings(), k), getattr(bake_options.BakeOptions(), k)]
-                      for k in ("root_motion", "scale_to_rig", "set_scene_range")],
+                      for k in ("root_motion", "scale_to_rig", "set_scene_range",
+                                "match_fps")],
 }
 addon.unregister()
 print("RESULT " + json.dumps(out))
@@ -186,13 +187,13 @@ def test_blender_properties_come_from_the_schema(blender_side) -> None:
     assert r["frame_start"]["default"] == 0 and r["frame_start"]["min"] == 0
     assert r["frame_end_min"] == 0
     assert r["bools"] == {"foot_lock": True, "root_motion": True, "scale_to_rig": True,
-                          "set_scene_range": True}
+                          "set_scene_range": True, "match_fps": True}
 
 
 @pytest.mark.blender
 def test_bake_settings_default_to_the_schema(blender_side) -> None:
     """``BakeSettings`` (what the bake reads) takes its defaults from ``BakeOptions``."""
-    assert blender_side["bake_defaults"] == [[True, True], [True, True], [True, True]]
+    assert blender_side["bake_defaults"] == [[True, True]] * 4
 
 
 @pytest.mark.blender
@@ -206,7 +207,8 @@ def test_both_command_lines_take_the_same_flags(blender_side) -> None:
         assert blender[dest] == engine[dest], dest
     assert blender["out"]["flags"] == engine["out"]["flags"] == ["--out", "-o"]
     assert set(blender) - set(engine) == {"target", "rig_file", "bone_map", "rig_type",
-                                          "root_motion", "scale_to_rig"}
+                                          "root_motion", "scale_to_rig", "match_fps"}
+    assert blender["match_fps"]["flags"] == ["--keep-scene-fps"]
 
 
 @pytest.mark.blender

@@ -5,8 +5,9 @@ Owns the on-disk layout of results:
 * ``.npz``: every array of the result under its own name (``joints`` = world joints,
   ``joints_camera``, ``keypoints_2d``, ``confidence``, ``mp_world``, ``mp_image``,
   ``contacts``, ``detected``, ``frame_indices``, ``intrinsics``, ``gaps``, and
-  ``rest_offsets`` (17, 3), the clip's body, and ``joints_lifted``, the network's
-  root-relative output before placement, when the result has them), scalars
+  ``rest_offsets`` (17, 3), the clip's body, ``joints_lifted``, the network's
+  root-relative output before placement, and ``foot_dirs``, heel -> toe directions, when
+  the result has them), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
@@ -63,8 +64,8 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
         "gaps": np.asarray(result.gaps, np.int64).reshape(-1, 2),
         **({} if getattr(result, "rest_offsets", None) is None else
            {"rest_offsets": np.asarray(result.rest_offsets, np.float64)}),
-        **({} if getattr(result, "joints_lifted", None) is None else
-           {"joints_lifted": np.asarray(result.joints_lifted, np.float32)}),
+        **{k: np.asarray(getattr(result, k), np.float32) for k in ("joints_lifted", "foot_dirs")
+           if getattr(result, k, None) is not None},
     }
 
 
@@ -98,7 +99,8 @@ def load_npz(path: str | Path) -> LiftResult:
         frame_indices=a["frame_indices"], fps=float(a["fps"]), width=int(a["width"]),
         height=int(a["height"]), intrinsics=a["intrinsics"],
         gaps=[(int(s), int(e)) for s, e in a["gaps"]], source=str(a.get("source", "")),
-        rest_offsets=a.get("rest_offsets"), joints_lifted=a.get("joints_lifted"))
+        rest_offsets=a.get("rest_offsets"), joints_lifted=a.get("joints_lifted"),
+        foot_dirs=a.get("foot_dirs"))
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:

@@ -7,11 +7,13 @@ Owns when a foot is planted and keeping it planted:
   ones), plus "the clearly lower foot is the standing foot" (someone dancing in place lifts
   one foot well above the other even when the depth estimate jitters). Contacts shorter
   than ``min_frames`` are dropped and gaps of one frame closed.
-* ``lock_feet``: during each contact the ankle is held at one spot (the median of its
-  positions, at rest height), blending back to the free motion over ``blend_s`` around the
-  contact. The leg follows with a two-bone IK that keeps the thigh and shin lengths and the
-  knee's bend plane; where the spot is out of the leg's reach the whole body shifts
-  horizontally by the shortfall.
+* ``lock_feet``: during each contact the ankle is held at one spot (``lock_targets``: the
+  median of its positions, at rest height), blending back to the free motion over
+  ``blend_s`` around the contact. The leg follows with a two-bone IK (``two_bone_ik``) that
+  keeps the thigh and shin lengths and the knee's bend plane; where the spot is out of the
+  leg's reach the whole body shifts horizontally by the shortfall. The retarget holds the
+  same contacts on a target rig's legs with the same two pieces
+  (``retarget.grounding``).
 
 Plain numpy, no global state.
 """
@@ -102,22 +104,25 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, target: np.ndarray, upper: fl
     return hip + x * e + r * pole, hip + dist * e
 
 
-def lock_targets(world: np.ndarray, contacts: np.ndarray, fps: float,
-                 options: ContactOptions | None = None) -> tuple[np.ndarray, np.ndarray]:
+def lock_targets(feet: np.ndarray, contacts: np.ndarray, fps: float,
+                 options: ContactOptions | None = None, ground: float = ANKLE_HEIGHT
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per foot (N, 2, 3) lock spot and (N, 2) weight in [0, 1] (1 during a contact,
-    smooth fall-off over ``blend_s`` either side)."""
+    smooth fall-off over ``blend_s`` either side), for ankle positions ``feet`` (N, 2, 3)
+    in contact-column order (left, right): the median of the ankle over the contact, at
+    height ``ground`` (the ankle's standing height: the skeleton's, or a rig's)."""
     o = options or ContactOptions()
-    w = np.asarray(world, np.float64)
-    n = len(w)
+    f = np.asarray(feet, np.float64)
+    n = len(f)
     blend = max(1, int(round(o.blend_s * fps)))
     spot = np.zeros((n, 2, 3))
     weight = np.zeros((n, 2))
     t = np.arange(n)
-    for col, foot in enumerate((LEFT_FOOT, RIGHT_FOOT)):
+    for col in range(2):
         best = np.full(n, np.inf)
         for a, b in runs(contacts[:, col]):
-            p = np.median(w[a:b, foot], axis=0)
-            p[2] = ANKLE_HEIGHT
+            p = np.median(f[a:b, col], axis=0)
+            p[2] = ground
             gap = np.maximum(np.maximum(a - t, t - (b - 1)), 0)  # frames outside [a, b)
             s = np.clip(1.0 - gap / (blend + 1), 0.0, 1.0)
             s = s * s * (3 - 2 * s)
@@ -137,7 +142,7 @@ def lock_feet(world: np.ndarray, contacts: np.ndarray, fps: float,
         raise ValueError(f"contacts must be (N, 2), got {c.shape}")
     if not c.any():
         return w
-    spot, weight = lock_targets(w, c, fps, options)
+    spot, weight = lock_targets(w[:, [LEFT_FOOT, RIGHT_FOOT]], c, fps, options)
     goal = np.stack([w[:, f] for _, _, f in LEGS], 1)
     goal = goal + weight[..., None] * (spot - goal)
     lengths = [(float(np.median(np.linalg.norm(w[:, k] - w[:, h], axis=-1))),

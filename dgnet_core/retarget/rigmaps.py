@@ -31,16 +31,17 @@ RIG_MAPS: dict[str, dict[str, str]] = {
         "LShoulder": "upper_arm.L", "LElbow": "forearm.L",
         "RShoulder": "upper_arm.R", "RElbow": "forearm.R",
         "LHip": "thigh.L", "LKnee": "shin.L", "RHip": "thigh.R", "RKnee": "shin.R",
+        "LFoot": "foot.L", "RFoot": "foot.R",
     },
     "rigify_meta": {
         "spine": "pelvis", "spine.001": "spine", "spine.002": "spine", "spine.003": "chest",
         "spine.004": "neck", "spine.006": "head",
-        **{f"{b}.{s}": f"{b}.{s}" for b in ("upper_arm", "forearm", "thigh", "shin")
+        **{f"{b}.{s}": f"{b}.{s}" for b in ("upper_arm", "forearm", "thigh", "shin", "foot")
            for s in "LR"},
     },
     "rigify": {
         "hips": "pelvis", "chest": "chest", "neck": "neck", "head": "head",
-        **{f"{b}_fk.{s}": f"{b}.{s}" for b in ("upper_arm", "forearm", "thigh", "shin")
+        **{f"{b}_fk.{s}": f"{b}.{s}" for b in ("upper_arm", "forearm", "thigh", "shin", "foot")
            for s in "LR"},
     },
     "mixamo": {
@@ -49,6 +50,7 @@ RIG_MAPS: dict[str, dict[str, str]] = {
         "LeftArm": "upper_arm.L", "LeftForeArm": "forearm.L",
         "RightArm": "upper_arm.R", "RightForeArm": "forearm.R",
         "LeftUpLeg": "thigh.L", "LeftLeg": "shin.L", "RightUpLeg": "thigh.R", "RightLeg": "shin.R",
+        "LeftFoot": "foot.L", "RightFoot": "foot.R",
     },
 }
 RIG_ROOTS: dict[str, str] = {"lift": JOINT_NAMES[HIP], "rigify_meta": "spine", "rigify": "torso",
@@ -159,6 +161,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "forearm": ("forearm", "lowerarm", "lower_arm", "elbow", "fore_arm"),
     "thigh": ("thigh", "upleg", "upperleg", "upper_leg", "femur"),
     "shin": ("shin", "calf", "leg", "lowerleg", "lower_leg", "knee", "tibia"),
+    "foot": ("foot", "ankle"),
 }
 _SIDE_PATTERNS = (
     (re.compile(r"(^|[._\s-])(l|left)($|[._\s-])|^left|left$"), "L"),

@@ -24,9 +24,10 @@ import numpy as np
 
 from ..errors import RigError
 from ..motion.body import clip_body, rest_joints
-from ..roles import ROLES, role_rotations, segment
-from ..rotations import EPS, continuous_quats, matrix_to_quat, normalize, rot_z, swing
-from ..skeleton import HIP, LHIP, NUM_JOINTS, RHIP, TEMPLATE_POSE
+from ..roles import FOOT_ROLES, ROLES, role_rotations, template_aim
+from ..rotations import EPS, continuous_quats, matrix_to_quat, rot_z, swing
+from ..skeleton import HIP, LHIP, NUM_JOINTS, RHIP
+from .grounding import hold_contacts
 
 
 @dataclass
@@ -70,6 +71,7 @@ class RetargetOptions:
 
     root_motion: bool = True  # horizontal travel of the pelvis (else stays in place)
     scale_to_rig: bool = True  # scale root motion by rig size / person size
+    hold_contacts: bool = True  # planted feet stay planted on the rig (grounding.py)
 
 
 @dataclass
@@ -121,17 +123,18 @@ def rig_floor_and_hip_height(spec: RigSpec) -> tuple[float, float]:
 def _world_deltas(spec: RigSpec, d0: dict[str, np.ndarray], mapped: list[int], y: np.ndarray,
                   n: int) -> dict[int, np.ndarray]:
     """World rotation vs rest (N, 3, 3) of the mapped bones and every ancestor of one (big
-    rigs have hundreds of unrelated bones); unmapped bones inherit their parent's."""
+    rigs have hundreds of unrelated bones); other bones inherit their parent's."""
     eye = np.broadcast_to(np.eye(3), (n, 3, 3))
     needed: set[int] = set()
     for i in mapped:
         while i >= 0 and i not in needed:
             needed.add(i)
             i = spec.bones[i].parent
+    driven = set(mapped)
     delta: dict[int, np.ndarray] = {}
     for i in sorted(needed):
         bone = spec.bones[i]
-        if bone.role is None:
+        if i not in driven:
             if bone.fixed_delta is not None:
                 delta[i] = np.broadcast_to(bone.fixed_delta, (n, 3, 3))
             else:
@@ -140,48 +143,42 @@ def _world_deltas(spec: RigSpec, d0: dict[str, np.ndarray], mapped: list[int], y
         role = ROLES[bone.role]
         d = y @ d0[bone.role] @ y.T  # the same motion, expressed in the rig's facing
         if role.align:
-            aim_T = y @ normalize(segment(TEMPLATE_POSE, role.aim))
-            d = d @ swing(bone.rest[:, 1], aim_T)
+            d = d @ swing(bone.rest[:, 1], y @ template_aim(role))
         delta[i] = d
     return delta
 
 
 def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions | None = None,
              contacts: np.ndarray | None = None,
-             rest_offsets: np.ndarray | None = None) -> Retargeted:
+             rest_offsets: np.ndarray | None = None, fps: float = 30.0,
+             feet: np.ndarray | None = None) -> Retargeted:
     """Solve local bone rotations (and the root location) that pose ``spec`` like the joints.
 
     ``joints_world`` (N, 17, 3) as in ``LiftResult.joints_world`` (Z up, floor at z=0,
     facing -Y when facing the camera). The person's standing pelvis height comes from the
     clip's body (``body.clip_body``: ``rest_offsets``, i.e. ``LiftResult.rest_offsets``,
     when given, else the fit of the joints), the same body the add-on's armature and the
-    BVH file are built from.
+    BVH file are built from. ``contacts`` (N, 2) (left, right), at ``fps``, are held on the
+    rig's own legs and floor (``grounding.hold_contacts``) unless ``hold_contacts`` is off.
+    ``feet`` (N, 2, 3), heel -> toe directions (``LiftResult.foot_dirs``), turn the bones
+    mapped to feet; without them those bones follow their shins.
     """
     options = options or RetargetOptions()
     j = np.asarray(joints_world, dtype=np.float64)
     if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3) or len(j) == 0:
         raise ValueError(f"expected joints (N, 17, 3) with N > 0, got {j.shape}")
-    mapped = [i for i, b in enumerate(spec.bones) if b.role]
+    mapped = [i for i, b in enumerate(spec.bones)
+              if b.role and (feet is not None or b.role not in FOOT_ROLES)]
     if not mapped:
         raise RigError("no bone of the target is mapped to a body part")
     unknown = sorted({spec.bones[i].role for i in mapped} - set(ROLES))
     if unknown:
         raise RigError(f"unknown body part(s) in the bone map: {', '.join(unknown)}")
     y = rot_z(rig_yaw(spec))
-    d0 = role_rotations(j, roles={spec.bones[i].role for i in mapped})
+    d0 = role_rotations(j, roles={spec.bones[i].role for i in mapped}, feet=feet)
     n, nb = len(j), len(spec.bones)
     delta = _world_deltas(spec, d0, mapped, y, n)
-    eye = np.broadcast_to(np.eye(3), (n, 3, 3))
-    quats = np.zeros((n, nb, 4))
-    quats[..., 0] = 1.0  # unmapped bones stay at rest
-    for i in mapped:
-        bone = spec.bones[i]
-        dp = delta[bone.parent] if bone.parent >= 0 else eye
-        basis = bone.rest.T @ np.swapaxes(dp, -1, -2) @ delta[i] @ bone.rest
-        quats[:, i] = matrix_to_quat(basis)
-    quats = continuous_quats(quats)
-
-    root_loc = root_world = None
+    root_world = None
     scale = 1.0
     if spec.root is not None:
         root = spec.bones[spec.root]
@@ -196,6 +193,20 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
             disp[:, :2] = pelvis[:, :2] - pelvis[:1, :2]
         disp[:, 2] = pelvis[:, 2] - h_src
         root_world = root.head[None] + (disp * scale) @ y.T
+        if options.hold_contacts and contacts is not None:
+            delta, root_world = hold_contacts(spec, delta, root_world, contacts, fps)
+    eye = np.broadcast_to(np.eye(3), (n, 3, 3))
+    quats = np.zeros((n, nb, 4))
+    quats[..., 0] = 1.0  # unmapped bones stay at rest
+    for i in mapped:
+        bone = spec.bones[i]
+        dp = delta[bone.parent] if bone.parent >= 0 else eye
+        basis = bone.rest.T @ np.swapaxes(dp, -1, -2) @ delta[i] @ bone.rest
+        quats[:, i] = matrix_to_quat(basis)
+    quats = continuous_quats(quats)
+    root_loc = None
+    if root_world is not None:
+        root = spec.bones[spec.root]
         root_loc = (root_world - root.head[None]) @ root.rest / spec.scale
     return Retargeted(quats=quats, root_location=root_loc, animated=mapped, world_delta=delta,
                       root_world=root_world, scale=scale)

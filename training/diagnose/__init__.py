@@ -9,5 +9,7 @@
 * ``generated-squats``: generated squats of the held-out people, lifted;
 * ``floor-prior``: the floor prior's weight against camera pitch on rendered clips;
 * ``motion-quality``: root error, foot skate and limb-length variation of the placement
-  variants on rendered clips.
+  variants on rendered clips;
+* ``turns``: hip and shoulder yaw against the truth on rendered clips, and the fastest
+  turn between two frames.
 """
