@@ -21,6 +21,7 @@ from dgnet_core.retarget.rigmaps import RigMap, preset_map
 from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, retarget
 
 from . import rig as rigmod
+from . import rigify
 from .bake_options import BakeOptions
 
 _DEFAULTS = BakeOptions()  # the option schema's defaults
@@ -173,8 +174,8 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         spec = rigmod.rig_spec(obj, rig_map)
         rigmod.reset_chain_pose(obj, spec)
         if rig_map.rig_type == "rigify":
-            rigmod.set_rigify_fk(obj)
-            rigmod.fix_isolated_bones(obj, spec)
+            rigify.set_rigify_fk(obj)
+            rigify.fix_isolated_bones(obj, spec)
         opts = RetargetOptions(
             root_motion=settings.root_motion,
             scale_to_rig=settings.scale_to_rig and settings.target is not None)
@@ -188,6 +189,8 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
         action = key_pose(obj, settings.name, frames, out, spec)
+        if rig_map.rig_type == "rigify":
+            rigify.key_ik_from_fk(context, obj, frames)
     except Exception:
         if settings.target is None:  # leave no half-made armature behind
             arm = obj.data

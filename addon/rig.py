@@ -138,36 +138,6 @@ def rig_spec(obj: bpy.types.Object, rig_map: RigMap) -> RigSpec:
     return spec_from_rest(names, parents, rest, heads, tails, rig_map, scale=scale)
 
 
-RIGIFY_LIMB_PARENTS = tuple(f"{b}_parent.{s}" for b in ("upper_arm", "thigh") for s in "LR")
-# Mechanism bones whose orientation stays fixed once the rig is prepared for baking.
-RIGIFY_FIXED = tuple(f"MCH-{n}" for n in RIGIFY_LIMB_PARENTS) + ("MCH-ROT-neck", "MCH-ROT-head")
-
-
-def set_rigify_fk(obj: bpy.types.Object) -> list[str]:
-    """Prepare a generated Rigify rig for FK baking.
-
-    Limbs to FK (``IK_FK`` = 1) and isolated from the torso (``FK_limb_follow`` = 1);
-    neck and head isolated too (``neck_follow`` = ``head_follow`` = 0 on ``torso``): Rigify's
-    stretchy spine does not pass the hips/chest rotations on rigidly, so every FK control
-    gets its full rotation from the bake instead. Returns the property bones changed.
-    """
-    changed = []
-    for name in RIGIFY_LIMB_PARENTS:
-        pb = obj.pose.bones.get(name)
-        if pb is not None and "IK_FK" in pb.keys():
-            pb["IK_FK"] = 1.0
-            if "FK_limb_follow" in pb.keys():
-                pb["FK_limb_follow"] = 1.0
-            changed.append(name)
-    torso = obj.pose.bones.get("torso")
-    if torso is not None:
-        for key in ("neck_follow", "head_follow"):
-            if key in torso.keys():
-                torso[key] = 0.0
-                changed.append(f"torso[{key}]")
-    return changed
-
-
 def reset_chain_pose(obj: bpy.types.Object, spec: RigSpec) -> list[str]:
     """Put the unkeyed bones that the solver assumes at rest back to rest: ancestors of
     mapped bones and the root-motion bone's rotation. Returns the bones reset."""
@@ -191,15 +161,3 @@ def reset_chain_pose(obj: bpy.types.Object, spec: RigSpec) -> list[str]:
         pb.rotation_euler = (0.0, 0.0, 0.0)
         pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
     return sorted(reset)
-
-
-def fix_isolated_bones(obj: bpy.types.Object, spec: RigSpec) -> None:
-    """Mark Rigify's isolated mechanism bones (FK limb parents, neck / head rotation) as
-    keeping their current evaluated orientation (they copy the root's or the torso's
-    rotation, which the bake does not change)."""
-    bpy.context.view_layer.update()
-    rot_w = obj.matrix_world.to_3x3().normalized()
-    for b in spec.bones:
-        if b.role is None and b.name in RIGIFY_FIXED:
-            posed = np.array(rot_w @ obj.pose.bones[b.name].matrix.to_3x3().normalized())
-            b.fixed_delta = posed @ b.rest.T

@@ -159,6 +159,9 @@ def test_rigify_generated_rig_limbs_follow(scene_results):
     # the BVH holds the deform skeleton (not the control rig) under a named root
     assert r["bvh_bones"] == r["deform"] and len(r["deform"]) < r["bones"] / 2
     assert r["bvh_root"].startswith("DEF-") and not r["objects_left"]
+    # the IK controls are keyed from the same motion, and the IK_FK switch is keyed
+    assert r["ik_fk_keyed"] and r["ik_gap_m"] < 0.02, r["ik_gap_m"]
+    assert r["ik_moved_m"] > 0.05  # (the switch does act: IK controls at rest differ)
 
 
 @pytest.mark.parametrize("name", ["mixamo", "mixamo_fbx"])
@@ -535,6 +538,39 @@ def _group_scene(args: dict) -> dict:
             b = np.array(meta.pose.bones["spine.006"].matrix.to_3x3().normalized())
             cos = (np.trace(a.T @ b) - 1) / 2
             head_err = max(head_err, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+        # The IK controls move with the same motion: switched to IK, each limb's end bone is
+        # where the FK bake put it.
+        ik_gap = 0.0
+        ends = ("ORG-foot.L", "ORG-foot.R", "ORG-hand.L", "ORG-hand.R")
+        parents = [f"{b}_parent.{s}" for b in ("thigh", "upper_arm") for s in "LR"]
+        keyed_switch = all(any('IK_FK' in fc.data_path and b in fc.data_path
+                               for fc in bake.action_fcurves(rig)) for b in parents)
+        for f in range(0, n, 5):
+            ctx.scene.frame_set(int(rep.frames[0]) + f)
+            fk = [np.array(rig.matrix_world @ rig.pose.bones[e].head) for e in ends]
+            for b in parents:
+                rig.pose.bones[b]["IK_FK"] = 0.0
+            rig.update_tag()  # a custom property changed: re-run the switch's drivers
+            bpy.context.view_layer.update()
+            ik = [np.array(rig.matrix_world @ rig.pose.bones[e].head) for e in ends]
+            for b in parents:
+                rig.pose.bones[b]["IK_FK"] = 1.0
+            rig.update_tag()
+            ik_gap = max(ik_gap, max(float(np.linalg.norm(a - b)) for a, b in zip(fk, ik)))
+        # ... while IK controls left at rest would not (the check can fail)
+        ctx.scene.frame_set(int(rep.frames[0]) + n // 2)
+        saved = {b: rig.pose.bones[b].matrix.copy() for b in ("foot_ik.L", "thigh_ik_target.L")}
+        fk_foot = np.array(rig.matrix_world @ rig.pose.bones["ORG-foot.L"].head)
+        rig.pose.bones["foot_ik.L"].matrix = rig.data.bones["foot_ik.L"].matrix_local
+        rig.pose.bones["thigh_parent.L"]["IK_FK"] = 0.0
+        rig.update_tag()
+        bpy.context.view_layer.update()
+        ik_moved = float(np.linalg.norm(
+            np.array(rig.matrix_world @ rig.pose.bones["ORG-foot.L"].head) - fk_foot))
+        rig.pose.bones["thigh_parent.L"]["IK_FK"] = 1.0
+        for b, m in saved.items():
+            rig.pose.bones[b].matrix = m
+        rig.update_tag()
         # The BVH of the rig is its deform skeleton under its top deform bone.
         import tempfile
 
@@ -549,6 +585,7 @@ def _group_scene(args: dict) -> dict:
                           for b in ("upper_arm", "thigh") for s in "LR"],
                 "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones),
                 "bvh_root": names[0], "bvh_bones": sorted(names), "deform": deform,
+                "ik_gap_m": ik_gap, "ik_fk_keyed": keyed_switch, "ik_moved_m": ik_moved,
                 "bones": len(rig.data.bones),
                 "objects_left": sorted(o.name for o in bpy.data.objects if "_deform" in o.name)}
 
