@@ -2,10 +2,11 @@
 
 The extension is registered in Blender (the ``bpy`` module) straight from the source tree:
 a temporary extensions repository whose ``lift_video`` links to ``addon/`` (the engine is
-the venv's ``dgnet_core``, as a built extension's is its wheel); it is driven through its operator
-``bpy.ops.lift_video.lift`` twice: once building a new armature, once onto Rigify's human
-metarig. The scene is saved as a .blend. Runs in its own process (``bake_demo`` below
-starts it) because ``BLENDER_USER_RESOURCES`` must be set before ``bpy`` is imported.
+the venv's ``dgnet_core``, as a built extension's is its wheel); it is driven through its
+operator ``bpy.ops.lift_video.lift`` twice: once building a new armature, once onto Rigify's
+human metarig. The scene (at the video's frame rate) is saved as a .blend. Runs in its own
+process (``bake_demo`` below starts it) because ``BLENDER_USER_RESOURCES`` must be set
+before ``bpy`` is imported.
 
     .venv/bin/python scripts/bake_demo.py VIDEO OUT.blend [--model PATH]
 """
@@ -24,8 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bake_demo(video: str | Path, blend: str | Path, model: str | Path | None = None) -> Path:
-    """Run this script in a fresh interpreter; returns the .blend path (raises on failure)."""
+def bake_demo(video: str | Path, blend: str | Path, model: str | Path | None = None
+              ) -> tuple[Path, dict]:
+    """Run this script in a fresh interpreter; returns the .blend path and what was baked
+    (each rig's action, and its bones' world positions at four frames); raises on
+    failure."""
     blend = Path(blend).resolve()
     with tempfile.TemporaryDirectory(prefix="lift_video_demo_") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
@@ -38,10 +42,12 @@ def bake_demo(video: str | Path, blend: str | Path, model: str | Path | None = N
     if proc.returncode != 0 or not report:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
         raise RuntimeError("bake step failed: " + " | ".join(tail))
-    for name, info in json.loads(report[-1][len("BAKED "):]).items():
-        print(f"      {name:<22} action {info['action']!r}, {info['keys']} keys per curve, "
-              f"{info['curves']} curves")
-    return blend
+    baked = json.loads(report[-1][len("BAKED "):])
+    for name, info in baked.items():
+        if "action" in info:
+            print(f"      {name:<22} action {info['action']!r}, {info['keys']} keys per "
+                  f"curve, {info['curves']} curves")
+    return blend, baked
 
 
 def _main() -> int:
@@ -75,7 +81,8 @@ def _main() -> int:
     props.target_mode = "NEW"
     if "FINISHED" not in bpy.ops.lift_video.lift():
         return 1
-    baked["new armature"] = _describe(bpy.context.view_layer.objects.active)
+    new_rig = bpy.context.view_layer.objects.active
+    baked["new armature"] = _describe(new_rig)
 
     bpy.ops.object.select_all(action="DESELECT")
     bpy.ops.object.armature_human_metarig_add()
@@ -87,11 +94,27 @@ def _main() -> int:
     if "FINISHED" not in bpy.ops.lift_video.lift():
         return 1
     baked["rigify metarig"] = _describe(metarig)
+    first, last = (int(v) for v in new_rig.animation_data.action.frame_range)
+    samples = [round(first + k * (last - first) / 3) for k in range(4)]
+    for name, obj in (("new armature", new_rig), ("rigify metarig", metarig)):
+        baked[name]["poses"] = _poses(bpy, obj, samples)
+    baked["scene"] = {"frames": samples, "first": first, "fps": scene.render.fps
+                      / scene.render.fps_base}
 
     args.blend.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(args.blend))
     print("BAKED " + json.dumps(baked))
     return 0
+
+
+def _poses(bpy, obj, frames: list[int]) -> dict:
+    """World (head, tail) of every bone at each of ``frames``, for the rig picture."""
+    out = {}
+    for f in frames:
+        bpy.context.scene.frame_set(f)
+        mw = obj.matrix_world
+        out[str(f)] = [[list(mw @ pb.head), list(mw @ pb.tail)] for pb in obj.pose.bones]
+    return out
 
 
 def _describe(obj) -> dict:

@@ -12,7 +12,9 @@ the frames where the lift says a foot is planted (``LiftResult.contacts``):
 * slide: the mean horizontal speed of that ankle (cm/s), contact frames whose neighbours
   are in contact too;
 * below: the share of all frames in which a foot's lowest point is more than 3 cm under
-  the floor.
+  the floor;
+* Rigify spine: the largest angle between a deform spine bone's turn and the turn of the
+  lifted spine segment it spans (``spine_error``).
 
     .venv/bin/python scripts/bake_quality.py CLIP [CLIP ...] [--model M] [--leg-scale 0.8]
 """
@@ -107,6 +109,36 @@ def _custom(bpy, ctx, offsets, leg_scale, location):
                      heads, tails, location)
 
 
+# Rigify's deform spine: each bone against the lifted segment it spans (lower: pelvis ->
+# spine joint, upper: spine joint -> thorax)
+RIGIFY_SPINE = (("DEF-spine", (0, 7)), ("DEF-spine.001", (0, 7)), ("DEF-spine.002", (7, 8)),
+                ("DEF-spine.003", (7, 8)))
+
+
+def spine_error(bpy, ctx, obj, frames, joints) -> float:
+    """Largest angle (deg) between a Rigify deform spine bone's turn from its rest and the
+    turn of the lifted segment it spans from the template's (rest shapes differ; the
+    motion must not)."""
+    from dgnet_core.rotations import swing
+    from dgnet_core.skeleton import TEMPLATE_POSE
+
+    mw = obj.matrix_world
+    rest = {n: np.array(mw @ obj.data.bones[n].tail_local) - np.array(mw @ obj.data.bones[n]
+                                                                      .head_local)
+            for n, _ in RIGIFY_SPINE}
+    worst = 0.0
+    for k, f in enumerate(frames):
+        ctx.scene.frame_set(int(f))
+        for name, (a, b) in RIGIFY_SPINE:
+            pb = obj.pose.bones[name]
+            got = np.array(mw @ pb.tail) - np.array(mw @ pb.head)
+            turn = swing(TEMPLATE_POSE[b] - TEMPLATE_POSE[a], joints[k, b] - joints[k, a])
+            want = turn @ rest[name]
+            cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
+            worst = max(worst, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+    return worst
+
+
 def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
     """Grounded share, slide and below-floor share of a baked rig (see the module)."""
     mw = obj.matrix_world
@@ -189,9 +221,13 @@ def _main() -> int:
                                                                    name=f"{clip.stem}_{rig}"))
             frames = rep.frames[0] + np.arange(len(result))
             row[rig] = measure(bpy, ctx, rep.obj, rig, frames, result.contacts)
+            if rig == "rigify":
+                row[rig]["spine_deg"] = spine_error(bpy, ctx, rep.obj, frames,
+                                                    np.asarray(result.joints_world))
         rows[clip.stem] = row
         print(f"{clip.stem}: " + ", ".join(f"{r} {v['grounded']:.0%} {v['slide_cm_s']:.1f}cm/s"
-                                          for r, v in row.items()), flush=True)
+                                          for r, v in row.items())
+              + f", rigify spine {row['rigify']['spine_deg']:.1f} deg", flush=True)
     print("RESULT " + json.dumps(rows))
     return 0
 
@@ -210,16 +246,17 @@ def _parent(a) -> int:
         print((proc.stdout + proc.stderr)[-3000:], file=sys.stderr)
         return 1
     rows = json.loads(lines[-1][len("RESULT "):])
-    head = "| clip | " + " | ".join(f"{r} grounded / slide cm/s / below" for r in RIGS) + " |"
-    md = [head, "|---|" + "---:|" * len(RIGS)]
+    head = "| clip | " + " | ".join(f"{r} grounded / slide cm/s / below" for r in RIGS)
+    md = [head + " | Rigify spine (deg) |", "|---|" + "---:|" * (len(RIGS) + 1)]
     for clip, row in rows.items():
         md.append(f"| {clip} | " + " | ".join(
             f"{row[r]['grounded']:.0%} / {row[r]['slide_cm_s']:.1f} / {row[r]['below']:.0%}"
-            for r in RIGS) + " |")
+            for r in RIGS) + f" | {row['rigify']['spine_deg']:.1f} |")
     means = {r: [np.nanmean([row[r][k] for row in rows.values()])
                  for k in ("grounded", "slide_cm_s", "below")] for r in RIGS}
+    spine = np.mean([row["rigify"]["spine_deg"] for row in rows.values()])
     md.append("| **mean** | " + " | ".join(f"{m[0]:.0%} / {m[1]:.1f} / {m[2]:.0%}"
-                                            for m in means.values()) + " |")
+                                            for m in means.values()) + f" | {spine:.1f} |")
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "bake_quality.md").write_text("\n".join(md) + "\n")
     (a.out / "bake_quality.json").write_text(json.dumps(rows, indent=1))

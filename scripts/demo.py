@@ -5,7 +5,8 @@
 3. write the lifted joints as npz / JSON / BVH and a preview PNG;
 4. compare with the rendered ground truth (and MediaPipe's own world landmarks);
 5. bake the motion onto a new armature and onto a Rigify metarig with the extension
-   (registered straight from addon/, no build step) and save a .blend.
+   (registered straight from addon/, no build step), save a .blend and draw the rigs
+   beside the video at four frames (rig_preview.png).
 
     .venv/bin/python scripts/demo.py --out out/demo
 """
@@ -92,13 +93,55 @@ def main(argv: list[str] | None = None) -> int:
         print("[5/5] baking onto a new armature and a Rigify metarig (Blender)")
         from bake_demo import bake_demo
 
-        summary["blend"] = str(bake_demo(video, out / "demo.blend", args.model))
+        blend, baked = bake_demo(video, out / "demo.blend", args.model)
+        summary["blend"] = str(blend)
+        summary["rig_preview"] = str(rig_preview(out / "rig_preview.png", video, result,
+                                                 baked))
 
     summary["total_s"] = round(time.perf_counter() - t0, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"done in {summary['total_s']} s: {out}/ (summary.json, preview.png, "
-          f"{'demo.blend, ' if 'blend' in summary else ''}lifted joints)")
+          f"{'demo.blend, rig_preview.png, ' if 'blend' in summary else ''}lifted joints)")
     return 0
+
+
+def rig_preview(png: Path, video: Path, result, baked: dict) -> Path:
+    """The video beside the baked rigs (front view) at four frames: one column a frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dgnet_core.detection.video import VideoReader
+
+    scene = baked["scene"]
+    rigs = [k for k in baked if k != "scene"]
+    video_frames = [int(result.frame_indices[min(len(result) - 1, f - scene["first"])])
+                    for f in scene["frames"]]
+    images = {}
+    with VideoReader(video) as reader:
+        for i, img in reader.frames(0, max(video_frames) + 1):
+            if i in video_frames:
+                images[i] = img
+    fig, axes = plt.subplots(1 + len(rigs), len(video_frames),
+                             figsize=(2.6 * len(video_frames), 2.6 * (1 + len(rigs))))
+    for c, (f, vf) in enumerate(zip(scene["frames"], video_frames)):
+        axes[0, c].imshow(images[vf])
+        axes[0, c].set_title(f"video frame {vf} / scene frame {f}", fontsize=7)
+        for r, name in enumerate(rigs, 1):
+            ax = axes[r, c]
+            for head, tail in baked[name]["poses"][str(f)]:
+                ax.plot([head[0], tail[0]], [head[2], tail[2]], "-", lw=1.2, color="C0")
+            ax.axhline(0.0, color="0.6", lw=0.8)  # the floor
+            ax.set_aspect("equal")
+            ax.set_title(name, fontsize=7)
+        for ax in axes[:, c]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+    return png
 
 
 def _accuracy(result, gt_path: Path) -> dict:
