@@ -42,6 +42,21 @@ class BakeSettings:
     name: str = "Lift"  # action (and new armature) name
     set_scene_range: bool = _DEFAULTS.set_scene_range
     match_fps: bool = _DEFAULTS.match_fps
+    gaps: str = _DEFAULTS.gaps  # unkeyed | hold: what a long gap between segments shows
+
+
+def _seen(result, n: int, settings: BakeSettings) -> np.ndarray | None:
+    """Scene frames (``n``, after resampling) where the person was seen, for the
+    ``unkeyed`` long gaps; None keys every frame."""
+    bounds = result.segment_bounds() if hasattr(result, "segment_bounds") else [(0, n)]
+    if settings.gaps == "hold" or len(bounds) < 2:
+        return None
+    seen = np.zeros(len(result), bool)
+    for a, b in bounds:
+        seen[a:b] = True
+    t = np.minimum(np.rint(np.arange(n) / max(settings.frame_ratio, 1e-9)).astype(int),
+                   len(seen) - 1)
+    return seen[t]
 
 
 @dataclass
@@ -51,10 +66,6 @@ class BakeReport:
     rig_type: str
     frames: tuple[float, float]
     bones_keyed: int
-
-
-def _linear() -> int:
-    return bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 
 
 def assign_new_action(obj: bpy.types.Object, name: str):
@@ -106,14 +117,18 @@ def _channelbag_fcurve_factory(bag):
     return new_fcurve_then_group
 
 
-def _key(fc, frames: np.ndarray, values: np.ndarray, linear: int) -> None:
+def _interpolation(name: str) -> int:
+    return bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items[name].value
+
+
+def _key(fc, frames: np.ndarray, values: np.ndarray, interp: list[int]) -> None:
     n = len(frames)
     fc.keyframe_points.add(n)
     co = np.empty(2 * n, dtype=np.float32)
     co[0::2] = frames
     co[1::2] = values
     fc.keyframe_points.foreach_set("co", co)
-    fc.keyframe_points.foreach_set("interpolation", [linear] * n)
+    fc.keyframe_points.foreach_set("interpolation", interp)
     fc.update()
 
 
@@ -131,23 +146,29 @@ def action_fcurves(obj: bpy.types.Object):
 
 
 def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: Retargeted,
-             spec: RigSpec):
-    """Write ``out`` (rotations of mapped bones, root location) as a new action on ``obj``."""
+             spec: RigSpec, keep: np.ndarray | None = None):
+    """Write ``out`` (rotations of mapped bones, root location) as a new action on ``obj``,
+    keying only the frames ``keep`` (bool, default all): the last key before a skipped
+    stretch holds (constant interpolation) until the next one."""
     action, new_fcurve = assign_new_action(obj, action_name)
-    linear = _linear()
     frames = np.asarray(frames, dtype=np.float64)
+    keep = np.ones(len(frames), bool) if keep is None else np.asarray(keep, bool)
+    idx = np.flatnonzero(keep)
+    held = np.append(np.diff(idx) > 1, False)  # a key followed by skipped frames
+    interp = [_interpolation("CONSTANT") if h else _interpolation("LINEAR") for h in held]
+    frames = frames[idx]
     for i in out.animated:
         name = spec.bones[i].name
         pb = obj.pose.bones[name]
         pb.rotation_mode = "QUATERNION"
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
         for k in range(4):
-            _key(new_fcurve(path, k, name), frames, out.quats[:, i, k], linear)
+            _key(new_fcurve(path, k, name), frames, out.quats[idx, i, k], interp)
     if spec.root is not None and out.root_location is not None:
         name = spec.bones[spec.root].name
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].location'
         for k in range(3):
-            _key(new_fcurve(path, k, name), frames, out.root_location[:, k], linear)
+            _key(new_fcurve(path, k, name), frames, out.root_location[idx, k], interp)
     action.frame_range  # noqa: B018 (forces Blender to compute it)
     return action
 
@@ -188,9 +209,14 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
-        action = key_pose(obj, settings.name, frames, out, spec)
+        action = key_pose(obj, settings.name, frames, out, spec,
+                          keep=_seen(result, len(joints), settings))
         if rig_map.rig_type == "rigify":
-            rigify.key_ik_from_fk(context, obj, frames)
+            ik = rigify.key_ik_from_fk(context, obj, frames)
+            for fc in action_fcurves(obj):  # the IK keys move like the FK ones: linearly
+                if any(f'"{name}"' in fc.data_path for name in ik):
+                    for kp in fc.keyframe_points:
+                        kp.interpolation = "LINEAR"
     except Exception:
         if settings.target is None:  # leave no half-made armature behind
             arm = obj.data

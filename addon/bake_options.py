@@ -1,5 +1,5 @@
-"""The bake's options, stated once: rig type, root motion, scale to rig, scene range and
-frame rate.
+"""The bake's options, stated once: rig type, root motion, scale to rig, scene range,
+long gaps and frame rate.
 
 ``BakeOptions`` holds each option's default, choices and flag, as
 ``dgnet_core.contract.PipelineOptions`` holds the engine's; the panel's properties
@@ -23,6 +23,11 @@ _RIG_UI = {
     "custom": ("Custom Bone Map", "Your own bone map (pre-filled from common names)"),
 }
 RIG_TYPE_CHOICES = tuple(Choice(k, *_RIG_UI[k]) for k in ("auto", *RIG_TYPES))
+GAP_CHOICES = (
+    Choice("unkeyed", "Unkeyed", "Keys only where the person was seen; the pose holds "
+           "through a long gap and moves on when they are back"),
+    Choice("hold", "Hold", "The last pose keyed through a long gap"),
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class BakeOptions:
                                 description="scale root motion by rig size / person size")
     set_scene_range: bool = option(True, label="Set Scene Range",
                                    help="fit the scene's frame range to the new action")
+    gaps: str = option("unkeyed", flag="--gaps", choices=GAP_CHOICES, label="Long Gaps",
+                       help="what a gap longer than --max-gap shows: 'unkeyed' keys only "
+                       "where the person was seen (the pose holds until they are back), "
+                       "'hold' keys the last pose through the gap")
     match_fps: bool = option(True, flag="--keep-scene-fps", label="Match Video FPS",
                              help="keep the scene's frame rate (keys resampled to it)",
                              description="the scene takes the video's frame rate: one key "

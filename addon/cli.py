@@ -163,6 +163,9 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     finally:
         lift.close()  # joins the pipeline's threads however the loop ends
     result = lift.result
+    warning = result.gap_warning()
+    if warning:
+        say(f"  warning: {clip.name}: {warning}")
     # Exports run at the video's own frame rate (one key per video frame) unless
     # --keep-scene-fps.
     options.fit_frame_ratio(settings, scene, result.fps)
@@ -180,7 +183,10 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
             target.animation_data.action = prev_action
         bpy.data.actions.remove(rep.action)
     return {"clip": str(clip), "ok": True, "frames": len(result), "files": files,
-            "rig_type": rep.rig_type, "seconds": round(time.perf_counter() - t0, 2)}
+            "rig_type": rep.rig_type, "seconds": round(time.perf_counter() - t0, 2),
+            "segments": [[int(result.frame_indices[a]), int(result.frame_indices[b - 1])]
+                         for a, b in result.segment_bounds()],
+            **({"warning": warning} if warning else {})}
 
 
 def main(argv: list[str] | None = None) -> int:

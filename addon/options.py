@@ -43,6 +43,7 @@ def values_from_props(props, prefs=None, model_path: str = "",
         "scale_to_rig": bool(props.scale_to_rig),
         "set_scene_range": bool(props.set_scene_range),
         "match_fps": bool(props.match_fps),
+        "gaps": from_identifier(BakeOptions, "gaps", props.gaps),
     }
     if props.use_frame_range:
         values.update(frame_start=int(props.frame_start), frame_end=int(props.frame_end))
@@ -71,6 +72,7 @@ def build_run(values: Mapping[str, Any], source: Source, target=None,
         name=source.name,
         set_scene_range=bake.set_scene_range,
         match_fps=bake.match_fps,
+        gaps=bake.gaps,
     )
     return options, settings
 

@@ -92,6 +92,7 @@ def draw_lift_panel(layout, context) -> None:
     sub.prop(props, "scale_to_rig")
     col.prop(props, "set_scene_range")
     col.prop(props, "match_fps")
+    col.prop(props, "gaps")
     col.prop(props, "use_frame_range")
     if props.use_frame_range:
         row = col.row(align=True)

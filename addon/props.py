@@ -74,6 +74,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
     frame_end: IntProperty(**{**prop_kwargs(PipelineOptions, "frame_end"), "default": 100})
     set_scene_range: BoolProperty(**prop_kwargs(BakeOptions, "set_scene_range"))
     match_fps: BoolProperty(**prop_kwargs(BakeOptions, "match_fps"))
+    gaps: EnumProperty(**prop_kwargs(BakeOptions, "gaps"))
     camera_mode: EnumProperty(
         name="Camera",
         items=[("AUTO", "Auto", "The movie clip's tracking camera when its focal length or "

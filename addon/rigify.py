@@ -88,12 +88,12 @@ def _key_transform(pb, frame: float) -> None:
 
 
 def key_ik_from_fk(context: bpy.types.Context, obj: bpy.types.Object,
-                   frames: np.ndarray) -> int:
+                   frames: np.ndarray) -> list[str]:
     """Key every limb's IK target and pole at ``frames`` from the baked FK motion, and the
-    ``IK_FK`` switch (FK) at the first and last frame; returns the limbs keyed."""
+    ``IK_FK`` switch (FK) at the first and last frame; returns the bones keyed."""
     limbs = _limbs(obj)
     if not limbs:
-        return 0
+        return []
     bones, rest = obj.pose.bones, obj.data.bones
     for switch, *_ in limbs:
         for f in (frames[0], frames[-1]):
@@ -118,5 +118,5 @@ def key_ik_from_fk(context: bpy.types.Context, obj: bpy.types.Object,
             context.view_layer.update()
             _key_transform(bones[target], float(f))
             bones[pole].keyframe_insert("location", frame=float(f), group=pole)
-    return len(limbs)
+    return sorted({n for limb in limbs for n in (limb[0], limb[4], limb[5])})
 

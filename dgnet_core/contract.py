@@ -146,6 +146,23 @@ class LiftResult:
     #                                           (camera axes, smoothed), before placement
     foot_dirs: np.ndarray | None = None  # (N,2,3) heel -> toe unit vectors, world, (left,
     #                                       right): where the feet point (motion.feet)
+    segments: list[tuple[int, int]] | None = None  # [start, end) stretches where the person
+    #   was seen (gaps longer than max_gap between them: there the last pose is held and
+    #   ``detected`` is False); None or one segment: the whole result
+
+    def segment_bounds(self) -> list[tuple[int, int]]:
+        """The segments, ``[(0, len)]`` when the result is one piece."""
+        return list(self.segments) if self.segments else [(0, len(self))]
+
+    def gap_warning(self) -> str | None:
+        """One line naming the long gaps that split the clip, or None."""
+        seg = self.segment_bounds()
+        if len(seg) < 2:
+            return None
+        idx = np.asarray(self.frame_indices)
+        gaps = [f"{int(idx[a[1]])}-{int(idx[b[0] - 1])}" for a, b in zip(seg, seg[1:])]
+        return (f"no person in frames {', '.join(gaps)}: lifted as {len(seg)} segments "
+                f"(frames {', '.join(f'{int(idx[s])}-{int(idx[e - 1])}' for s, e in seg)})")
 
     def __len__(self) -> int:
         return len(self.joints_world)

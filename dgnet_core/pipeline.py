@@ -31,19 +31,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .contract import LiftResult, PipelineOptions, Progress, ProgressCallback
 from .detection.detect import Detections, iter_detect
-from .detection.gaps import detected_span, fill_gaps
+from .detection.gaps import detected_span, fill_gaps, split_segments
 from .detection.video import probe_video
 from .errors import NoPersonError
 from .lifting.backend import make_lifter
 from .lifting.early_lift import EarlyLift, LiftWorker, iter_lift
 from .lifting.lifter import Lifter
+from .motion.body import fit_body, pose_body
 from .motion.camera import intrinsics
 from .motion.feet import foot_directions
 from .motion.filters import smooth
@@ -69,11 +70,13 @@ class _Clip:
     conf: np.ndarray            # (n, 17), 0 where filled
     gaps: list[tuple[int, int]]
     note: str                   # what was trimmed, for the progress message
+    segments: list[tuple[int, int]]  # stretches between gaps longer than max_gap
 
 
 def _prepare(det: Detections, max_gap: int, name: str) -> _Clip:
-    """Trim, adapt to 17 joints and fill gaps (``NoPersonError`` when nobody or a gap is
-    too long)."""
+    """Trim, adapt to 17 joints, split at gaps longer than ``max_gap`` and fill the shorter
+    ones (``NoPersonError`` when nobody is seen). In a long gap the last pose's 2D is held
+    with confidence 0 (the frames belong to no segment)."""
     if not det.detected.any():
         raise NoPersonError(f"no person detected in any of the {len(det)} frames of "
                             f"{name} (frames {int(det.frame_indices[0])}-"
@@ -82,11 +85,17 @@ def _prepare(det: Detections, max_gap: int, name: str) -> _Clip:
     span = slice(first, last)
     detected, frames = det.detected[span], det.frame_indices[span]
     kp, conf = mediapipe_to_h36m(det.pixels()[span], det.visibility[span])
-    kp, gaps = fill_gaps(kp, detected, max_gap, frames)
+    segments = split_segments(detected, max_gap)
+    gaps: list[tuple[int, int]] = []
+    for k, (a, b) in enumerate(segments):
+        kp[a:b], filled = fill_gaps(kp[a:b], detected[a:b], max_gap, frames[a:b])
+        gaps += [(a + g0, a + g1) for g0, g1 in filled]
+        if k + 1 < len(segments):
+            kp[b:segments[k + 1][0]] = kp[b - 1]
     conf = np.where(detected[:, None], conf, 0.0)
     note = f" (no person in the first {first} / last {len(det) - last} frames: trimmed)" \
         if first or last < len(det) else ""
-    return _Clip(span, detected, frames, kp, conf, gaps, note)
+    return _Clip(span, detected, frames, kp, conf, gaps, note, segments)
 
 
 def _detect(video: Path, opts: PipelineOptions, early: EarlyLift, worker: LiftWorker,
@@ -123,34 +132,63 @@ def _lift(clip: _Clip, lifter: Lifter, worker: LiftWorker, w: int, h: int, K: np
         todo[s:s + len(y)] = False
     early_done = n - int(todo.sum())
     worker.close()
-    for done in iter_lift(lifter, clip.kp.astype(np.float32), clip.conf.astype(np.float32),
-                          w, h, intrinsics=K, out=pose_rel, todo=todo):
-        done += early_done
-        yield Progress("lift", _DETECT + _LIFT * done / n, f"lifting: frame {done}/{n}")
+    kp, conf = clip.kp.astype(np.float32), clip.conf.astype(np.float32)
+    for a, b in clip.segments:  # each segment on its own (windows never cross a long gap)
+        for done in iter_lift(lifter, kp[a:b], conf[a:b], w, h, intrinsics=K,
+                              out=pose_rel[a:b], todo=todo[a:b]):
+            done += early_done
+            yield Progress("lift", _DETECT + _LIFT * done / n, f"lifting: frame {done}/{n}")
+        early_done += int(todo[a:b].sum())
+    for (_, b), (a2, _) in zip(clip.segments, clip.segments[1:]):
+        pose_rel[b:a2] = pose_rel[b - 1]  # the last pose held through a long gap
     return pose_rel
 
 
 def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
            opts: PipelineOptions, w: int, h: int) -> LiftResult:
-    """Smooth, place in the world and assemble the result."""
+    """Smooth, place in the world (each segment on its own, one body for all of them) and
+    assemble the result."""
     fps = det.fps
-    pose_rel = smooth(pose_rel, opts.smoothing, fps)
+    pose_rel = pose_rel.astype(np.float64)
+    for a, b in clip.segments:
+        pose_rel[a:b] = smooth(pose_rel[a:b], opts.smoothing, fps)
     pose_rel = pose_rel - pose_rel[:, :1]
-    placed = place(pose_rel, clip.kp, clip.conf, K, fps,
-                   lambda x: smooth(x, opts.smoothing, fps), opts.motion())
+    lifted = pose_rel.astype(np.float32)
+    motion = opts.motion()
+    body = None
+    if motion.fit_body and len(clip.segments) > 1:  # one body for the whole clip
+        seen = np.concatenate([np.arange(a, b) for a, b in clip.segments])
+        body = fit_body(pose_rel[seen], clip.conf[seen])
+        pose_rel = pose_body(pose_rel, body)
+        motion = replace(motion, fit_body=False)
+    n = len(pose_rel)
+    world = np.empty((n, pose_rel.shape[1], 3), np.float32)
+    camera = np.empty_like(world)
+    contacts = np.zeros((n, 2), bool)
+    placements = []
+    for a, b in clip.segments:
+        p = place(pose_rel[a:b], clip.kp[a:b], clip.conf[a:b], K, fps,
+                  lambda x: smooth(x, opts.smoothing, fps), motion)
+        world[a:b], camera[a:b], contacts[a:b] = p.joints_world, p.joints_camera, p.contacts
+        placements.append(p)
+    for (_, b), (a2, _) in zip(clip.segments, clip.segments[1:]):
+        world[b:a2], camera[b:a2] = world[b - 1], camera[b - 1]  # held through the gap
+    longest = max(range(len(placements)), key=lambda k: np.subtract(*clip.segments[k][::-1]))
+    offsets = body.offsets if body is not None else placements[longest].rest_offsets
     return LiftResult(
-        joints_world=placed.joints_world, joints_camera=placed.joints_camera,
+        joints_world=world, joints_camera=camera,
         keypoints_2d=clip.kp.astype(np.float32), confidence=clip.conf.astype(np.float32),
         mp_world=det.world[clip.span].astype(np.float32),
         mp_image=det.image[clip.span].astype(np.float32),
-        contacts=placed.contacts, detected=clip.detected.copy(),
+        contacts=contacts, detected=clip.detected.copy(),
         frame_indices=clip.frames.copy(), fps=float(fps), width=int(w), height=int(h),
         intrinsics=K.astype(np.float64), gaps=clip.gaps,
-        source=str(det.source), rest_offsets=placed.rest_offsets,
-        joints_lifted=pose_rel.astype(np.float32),
-        foot_dirs=foot_directions(det.world[clip.span], placed.camera_to_world,
-                                  placed.contacts, placed.joints_world, fps
-                                  ).astype(np.float32))
+        source=str(det.source), rest_offsets=offsets,
+        joints_lifted=lifted,
+        foot_dirs=foot_directions(det.world[clip.span],
+                                  placements[longest].camera_to_world, contacts, world,
+                                  fps).astype(np.float32),
+        segments=list(clip.segments) if len(clip.segments) > 1 else None)
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

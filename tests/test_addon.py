@@ -133,6 +133,12 @@ def test_bvh_and_baked_armature_turn_alike(scene_results):
     assert r["bones"] == 17 and r["max_bone_angle_deg"] < 1.0, r
 
 
+def test_a_long_gap_is_left_unkeyed_or_held(scene_results):
+    r = _ok(scene_results, "long_gap")
+    assert r["unkeyed"]["keys"] == 20 and r["unkeyed"]["held_key"] == "CONSTANT"
+    assert r["hold"]["keys"] == 30 and r["hold"]["interp"] == ["LINEAR"]
+
+
 def test_second_run_makes_a_second_action(scene_results):
     r = _ok(scene_results, "second_run")
     assert r["actions"] == ["synthetic", "synthetic.001"]
@@ -492,6 +498,30 @@ def _group_scene(args: dict) -> dict:
         bpy.data.armatures.remove(arm)
         bpy.data.actions.remove(imported)
         return {"max_bone_angle_deg": worst, "bones": len(JOINT_NAMES)}
+
+    @check("long_gap")
+    def _():
+        """A result split by a long gap: keys only where the person was seen (the last key
+        of a segment holds), or the last pose held through the gap."""
+        from dataclasses import replace as dc_replace
+
+        split = dc_replace(result, segments=[(0, 10), (20, n)])
+        split.detected = split.detected.copy()
+        split.detected[10:20] = False
+        out = {}
+        for mode in ("unkeyed", "hold"):
+            rep = bake.apply_result(ctx, split, bake.BakeSettings(name=f"gap_{mode}",
+                                                                  gaps=mode))
+            fc = bake.action_fcurves(rep.obj)[0]
+            pts = list(fc.keyframe_points)
+            out[mode] = {"keys": len(pts),
+                         "interp": sorted({p.interpolation for p in pts}),
+                         "held_key": pts[9].interpolation}
+            arm = rep.obj.data
+            bpy.data.objects.remove(rep.obj)
+            bpy.data.armatures.remove(arm)
+            bpy.data.actions.remove(rep.action)
+        return out
 
     @check("second_run")
     def _():

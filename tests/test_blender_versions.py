@@ -97,11 +97,13 @@ def test_first_progress_within_a_second(checked):
     assert any(m.startswith("detecting: frame") for _t, m, _f in fp["updates"]), fp
 
 
-def _keys_ok(step: dict) -> None:
+def _keys_ok(step: dict, ik_limbs: int = 0) -> None:
     assert step["result"] == ["FINISHED"]
-    # 12 body bones and 2 feet x quaternion + root location
-    assert step["curves"] == 14 * 4 + 3
-    (n,) = step["keys_per_curve"]
+    # 12 body bones and 2 feet x quaternion + root location; per Rigify limb its IK target
+    # (location, quaternion), pole (location) and IK_FK switch
+    assert step["curves"] == 14 * 4 + 3 + ik_limbs * (3 + 4 + 3 + 1)
+    n = max(step["keys_per_curve"])  # every curve a key per frame; IK_FK at both ends
+    assert step["keys_per_curve"] == ([2, n] if ik_limbs else [n])
     assert n >= FRAMES - 2, step  # whole scene frames (scene fps / video fps)
     assert step["frame_range"][1] - step["frame_range"][0] + 1 == n
     assert step["finite"] and step["linear"] and step["grouped_by_bone"]
@@ -117,7 +119,7 @@ def test_lift_onto_a_new_armature(checked):
 
 def test_lift_onto_a_generated_rigify_rig(checked):
     step = _step(checked, "lift_rigify")
-    _keys_ok(step)
+    _keys_ok(step, ik_limbs=4)
     assert step["ik_fk"] == [1.0] * 4  # limbs switched to FK
     assert step["fk_controls_keyed"] == 10  # limbs and feet
     assert {"torso", "chest", "head"} <= set(step["bones_keyed"])

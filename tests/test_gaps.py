@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dgnet_core.detection.gaps import detected_span, fill_gaps, find_gaps
+from dgnet_core.detection.gaps import detected_span, fill_gaps, find_gaps, split_segments
 from dgnet_core.errors import NoPersonError
 from dgnet_core.numeric import runs
 
@@ -41,3 +41,13 @@ def test_gap_longer_than_max_gap_names_the_source_frames() -> None:
         fill_gaps(np.zeros((20, 17, 2)), det, max_gap=6, frame_indices=frames)
     _, gaps = fill_gaps(np.zeros((20, 17, 2)), det, max_gap=7)
     assert gaps == [(5, 12)]
+
+
+def test_long_gaps_split_the_clip_into_segments() -> None:
+    det = np.ones(40, bool)
+    det[5:7] = False          # short: filled inside its segment
+    det[10:25] = False        # long: splits
+    det[30:32] = False
+    assert split_segments(det, max_gap=3) == [(0, 10), (25, 40)]
+    assert split_segments(det, max_gap=20) == [(0, 40)]
+    assert split_segments(np.ones(5, bool), max_gap=0) == [(0, 5)]

@@ -161,3 +161,44 @@ def _balanced_model():
 
     return random_model(DGNetConfig(num_blocks=1, channels=32, importance_hidden=8,
                                     block_head_hidden=16, output="balanced"), seed=5)
+
+
+def test_a_long_gap_splits_the_clip_into_segments(monkeypatch) -> None:
+    """No clip is refused for a gap: a gap longer than max_gap splits the result into
+    segments, each lifted on its own (as if it were its own clip) and placed on its own;
+    the last pose is held through the gap, which counts as not detected."""
+    from dgnet_core.pipeline import run_pipeline
+
+    missing = list(range(30, 52))  # 22 frames, more than max_gap 15
+    poses, det = _synthetic_detections(90, missing)
+    lifter = tiny_lifter()
+    _patch_detection(monkeypatch, poses, det)
+    opts = PipelineOptions(max_gap=15)
+    res = run_pipeline("synthetic.mp4", opts, lifter=lifter)
+    assert res.segments == [(0, 30), (52, 90)]
+    assert not res.detected[30:52].any() and res.detected[:30].all()
+    assert np.isfinite(res.joints_world).all()
+    assert np.allclose(res.joints_world[30:52], res.joints_world[29])   # held
+    assert not res.contacts[30:52].any()
+    warning = res.gap_warning()
+    assert warning == ("no person in frames 30-51: lifted as 2 segments "
+                       "(frames 0-29, 52-89)")
+    # each segment lifted on its own: the second one equals lifting its frames alone
+    _, second = _synthetic_detections(38, [])
+    second.image[:], second.visibility[:] = det.image[52:], det.visibility[52:]
+    alone = lifter.lift(*_kp_conf(second), 640, 480, intrinsics=res.intrinsics)
+    assert np.allclose(res.joints_lifted[52:] - res.joints_lifted[52:, :1],
+                       smooth(alone - alone[:, :1], "savgol", 30.0)
+                       - smooth(alone - alone[:, :1], "savgol", 30.0)[:, :1], atol=1e-4)
+    # one body for the whole clip: the same bone lengths in both segments
+    lengths = bone_lengths(res.joints_world)
+    assert np.allclose(lengths[0], lengths[-1], atol=1e-5)
+    # the same clip with a larger max_gap is one piece, filled
+    whole = run_pipeline("synthetic.mp4", PipelineOptions(max_gap=30), lifter=lifter)
+    assert whole.segments is None and whole.gap_warning() is None
+
+
+def _kp_conf(det):
+    from dgnet_core.skeleton import mediapipe_to_h36m
+
+    return mediapipe_to_h36m(det.pixels(), det.visibility)

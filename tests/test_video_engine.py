@@ -19,7 +19,7 @@ import pytest
 
 from dgnet_core.detection.detect import detect_video
 from dgnet_core.detection.video import VideoReader
-from dgnet_core.errors import NoPersonError, VideoError
+from dgnet_core.errors import VideoError
 from dgnet_core.lifting.backend import load_lifter
 from dgnet_core.lifting.config import DGNetConfig
 from dgnet_core.lifting.weights import (
@@ -158,10 +158,11 @@ def test_gaps_are_filled_and_reported(dance, lifter) -> None:
     assert result.gaps == [(38, 41), (68, 69)]
     assert not result.detected[38:41].any() and (result.confidence[38:41] == 0).all()
     assert np.isfinite(result.keypoints_2d).all() and np.isnan(result.mp_image[38]).all()
-    det.detected[10:30] = False
-    with pytest.raises(NoPersonError, match="frames 10-29"):
-        _drive(det.source, PipelineOptions(max_gap=15), detections=det,
-                             lifter=lifter)
+    det.detected[10:30] = False  # longer than max_gap: two segments, not an error
+    split, _ = _drive(det.source, PipelineOptions(max_gap=15), detections=det, lifter=lifter)
+    assert split.segments == [(0, 8), (28, 100)]
+    assert split.gap_warning().startswith("no person in frames 10-29: lifted as 2 segments")
+    assert np.isfinite(split.joints_world).all()
 
 
 def test_frame_range_and_bad_files(videos_dir, tmp_path, tiny_model_files) -> None:

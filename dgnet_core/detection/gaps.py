@@ -3,8 +3,9 @@
 Owns the rule for missing detections: runs of missing frames at the start or end of the
 range are trimmed away (the result starts at the first and ends at the last detection);
 runs inside the clip of at most ``max_gap`` frames are filled by shape-preserving cubic
-(PCHIP) interpolation between the detected frames; a longer run is an error that names its
-frames, since inventing a second of motion would be worse than asking the user.
+(PCHIP) interpolation between the detected frames; a longer run splits the clip into
+segments (``split_segments``), each lifted and placed on its own, since inventing a second
+of motion would be worse than leaving it out.
 """
 
 from __future__ import annotations
@@ -42,6 +43,19 @@ def check_gaps(detected: np.ndarray, max_gap: int, frame_indices: np.ndarray | N
                 f"no person in frames {first}-{last} ({b - a} frames, more than max_gap "
                 f"{max_gap}); raise max_gap or choose a frame range without them")
     return gaps
+
+
+def split_segments(detected: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """``[start, end)`` stretches of a trimmed clip (detected at both ends) that no gap
+    longer than ``max_gap`` frames interrupts; each starts and ends with a detection."""
+    detected = np.asarray(detected, bool)
+    bounds, start = [], 0
+    for a, b in find_gaps(detected):
+        if b - a > max_gap:
+            bounds.append((start, a))
+            start = b
+    bounds.append((start, len(detected)))
+    return bounds
 
 
 def fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int,

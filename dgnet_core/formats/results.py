@@ -6,8 +6,8 @@ Owns the on-disk layout of results:
   ``joints_camera``, ``keypoints_2d``, ``confidence``, ``mp_world``, ``mp_image``,
   ``contacts``, ``detected``, ``frame_indices``, ``intrinsics``, ``gaps``, and
   ``rest_offsets`` (17, 3), the clip's body, ``joints_lifted``, the network's
-  root-relative output before placement, and ``foot_dirs``, heel -> toe directions, when
-  the result has them), scalars
+  root-relative output before placement, ``foot_dirs``, heel -> toe directions, and
+  ``segments`` (K, 2), the stretches between long gaps, when the result has them), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
@@ -66,6 +66,8 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
            {"rest_offsets": np.asarray(result.rest_offsets, np.float64)}),
         **{k: np.asarray(getattr(result, k), np.float32) for k in ("joints_lifted", "foot_dirs")
            if getattr(result, k, None) is not None},
+        **({} if not getattr(result, "segments", None) else
+           {"segments": np.asarray(result.segments, np.int64).reshape(-1, 2)}),
     }
 
 
@@ -100,7 +102,8 @@ def load_npz(path: str | Path) -> LiftResult:
         height=int(a["height"]), intrinsics=a["intrinsics"],
         gaps=[(int(s), int(e)) for s, e in a["gaps"]], source=str(a.get("source", "")),
         rest_offsets=a.get("rest_offsets"), joints_lifted=a.get("joints_lifted"),
-        foot_dirs=a.get("foot_dirs"))
+        foot_dirs=a.get("foot_dirs"),
+        segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None)
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:
