@@ -48,15 +48,19 @@ def plot_curves(log_path: Path, png: Path) -> None:
     plt.close(fig)
 
 
-def read_curve(run: Path) -> list[tuple[float, float, int]]:
-    """(minutes, held-out MPJPE mm, samples) for every validated row of a run's log
+COLUMNS = {"val_mpjpe_mm": "held-out Human3.6M MPJPE (mm)",
+           "val_mocap_mm": "held-out motion-capture MPJPE (mm)"}
+
+
+def read_curve(run: Path, column: str = "val_mpjpe_mm") -> list[tuple[float, float, int]]:
+    """(minutes, held-out MPJPE mm, samples) for every row of a run's log with ``column``
     (``run`` is a run folder or a copy of its ``log.csv``)."""
     log = run if run.suffix == ".csv" else run / "log.csv"
     if not log.is_file():
         raise FileNotFoundError(f"no training log at {log}")
     with open(log) as f:
-        return [(float(r["elapsed_min"]), float(r["val_mpjpe_mm"]), int(r["samples"]))
-                for r in csv.DictReader(f) if r["val_mpjpe_mm"]]
+        return [(float(r["elapsed_min"]), float(r[column]), int(r["samples"]))
+                for r in csv.DictReader(f) if r.get(column)]
 
 
 def samples_before(run: Path) -> int:
@@ -72,26 +76,31 @@ def x_values(pts: list[tuple[float, float, int]], x: str, offset: int = 0) -> li
 
 def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path,
          title: str = "held-out MPJPE against training time", x: str = "minutes",
-         offsets: dict[str, int] | None = None, ymax: float | None = None) -> Path:
+         offsets: dict[str, int] | None = None, ymax: float | None = None,
+         panels: dict[str, dict[str, list[tuple[float, float, int]]]] | None = None) -> Path:
+    """One panel of ``curves`` (label -> points), or one panel per entry of ``panels``
+    (its y label -> curves)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    panels = panels or {"held-out MPJPE (mm)": curves}
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
     offsets = offsets or {}
-    for label, pts in curves.items():
-        if pts:
-            ax.plot(x_values(pts, x, offsets.get(label, 0)), [p[1] for p in pts], "o-", ms=3,
-                    label=label)
-    ax.set_xlabel("training minutes (wall clock)" if x == "minutes"
-                  else "training samples (millions)")
-    ax.set_ylabel("held-out MPJPE (mm)")
-    if ymax is not None:
-        ax.set_ylim(top=ymax)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    for ax, (ylabel, group) in zip(axes[0], panels.items()):
+        for label, pts in group.items():
+            if pts:
+                ax.plot(x_values(pts, x, offsets.get(label, 0)), [p[1] for p in pts], "o-",
+                        ms=3, label=label)
+        ax.set_xlabel("training minutes (wall clock)" if x == "minutes"
+                      else "training samples (millions)")
+        ax.set_ylabel(ylabel)
+        if ymax is not None:
+            ax.set_ylim(top=ymax)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=100)
@@ -107,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--x", choices=("minutes", "samples"), default="minutes",
                    help="horizontal axis (samples: fine-tunes start at their source's count)")
     p.add_argument("--ymax", type=float, help="top of the vertical axis (mm)")
+    p.add_argument("--both", action="store_true",
+                   help="a second panel: the held-out motion-capture error")
     a = p.parse_args(argv)
     curves, offsets = {}, {}
     for item in a.runs:
@@ -114,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         run = Path(path)
         curves[label or run.stem] = read_curve(run)
         offsets[label or run.stem] = samples_before(run)
-    plot(curves, Path(a.out), a.title, a.x, offsets, a.ymax)
+    panels = None
+    if a.both:
+        panels = {COLUMNS[c]: {label: read_curve(Path(item.rpartition("=")[2]), c)
+                               for label, item in zip(curves, a.runs)} for c in COLUMNS}
+    plot(curves, Path(a.out), a.title, a.x, offsets, a.ymax, panels)
     print("| run | best held-out MPJPE (mm) | at minute | samples | last minute |")
     print("|---|---:|---:|---:|---:|")
     for label, pts in curves.items():

@@ -244,3 +244,51 @@ def held_out_windows(data: MocapData, keys: list[str], *, frame_step: int = 10,
 def bone_length_summary(poses: np.ndarray) -> np.ndarray:
     """Median bone lengths (16,) of a pose sequence (..., 17, 3)."""
     return np.median(bone_lengths(np.asarray(poses).reshape(-1, 17, 3)), axis=0)
+
+
+def bodies_table(data_root: str | Path | None = None, n: int = 20000, seed: int = 0) -> str:
+    """Markdown: per body part, the Human3.6M training subjects' range (from the data when
+    ``data_root`` is given), the drawn bodies' 5th-95th percentiles and their bounds, and
+    the source's own length; then the drawn statures (standing height, m)."""
+    from dgnet_core.motion.body import rest_joints
+
+    rng = np.random.default_rng(seed)
+    rangeb = BodyRange()
+    drawn = rangeb.draw(rng, n)
+    lo, hi = rangeb.bounds()
+    child = [c for _, c in BONES]
+    subjects = None
+    if data_root is not None:
+        from .h36m import TRAIN_SUBJECTS, load
+
+        h = load(data_root, subjects=TRAIN_SUBJECTS, detections=False)
+        subjects = np.array([bone_length_summary(np.concatenate(list(h.poses[s].values())))
+                             for s in TRAIN_SUBJECTS])
+    lines = ["| part | Human3.6M training subjects (m) | drawn 5-95 % (m) | drawn bounds (m) |",
+             "|---|---|---|---|"]
+    for name, joints in PARTS.items():
+        k = child.index(joints[0])
+        h36m = ("" if subjects is None else
+                f"{subjects[:, k].min():.3f}-{subjects[:, k].max():.3f}")
+        p5, p95 = np.percentile(drawn[:, k], [5, 95])
+        lines.append(f"| {name} | {h36m} | {p5:.3f}-{p95:.3f} | {lo[k]:.3f}-{hi[k]:.3f} |")
+    heights = np.array([rest_joints(lengths)[:, 2].max() for lengths in drawn[:2000]])
+    lines.append(f"\nStanding height (head top) of 2,000 drawn bodies: 5-95 % "
+                 f"{np.percentile(heights, 5):.2f}-{np.percentile(heights, 95):.2f} m, "
+                 f"min {heights.min():.2f}, max {heights.max():.2f} m.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.mocap [--data H36M_DIR]``: the bodies the clips are given."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="bodies drawn for the motion-capture clips")
+    p.add_argument("--data", default=None, help="Human3.6M folder (for its subjects' range)")
+    a = p.parse_args(argv)
+    print(bodies_table(a.data))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
