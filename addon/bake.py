@@ -21,7 +21,7 @@ from dgnet_core.retarget.rigmaps import RigMap, preset_map
 from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, retarget
 
 from . import rig as rigmod
-from . import rigify
+from . import rigify, settle
 from .bake_options import BakeOptions
 
 _DEFAULTS = BakeOptions()  # the option schema's defaults
@@ -209,8 +209,10 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         first = settings.first_frame + float(result.frame_indices[0]) * (
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
-        action = key_pose(obj, settings.name, frames, out, spec,
-                          keep=_seen(result, len(joints), settings))
+        keep = _seen(result, len(joints), settings)
+        action = key_pose(obj, settings.name, frames, out, spec, keep=keep)
+        if settings.target is not None:  # a rig of the user's: check its planted feet
+            settle.settle_root(context, obj, spec, frames, out, action_fcurves(obj), keep)
         if rig_map.rig_type == "rigify":
             ik = rigify.key_ik_from_fk(context, obj, frames)
             for fc in action_fcurves(obj):  # the IK keys move like the FK ones: linearly

@@ -168,6 +168,8 @@ def test_rigify_generated_rig_limbs_follow(scene_results):
     # the IK controls are keyed from the same motion, and the IK_FK switch is keyed
     assert r["ik_fk_keyed"] and r["ik_gap_m"] < 0.02, r["ik_gap_m"]
     assert r["ik_moved_m"] > 0.05  # (the switch does act: IK controls at rest differ)
+    # planted feet: under 1 cm/s on the deform legs, where the unchecked solve slid
+    assert r["slides"]["on"] < 0.01 < r["slides"]["off"], r["slides"]
 
 
 @pytest.mark.parametrize("name", ["mixamo", "mixamo_fbx"])
@@ -556,7 +558,16 @@ def _group_scene(args: dict) -> dict:
         if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
             return {"skip": "Rigify generation not available"}
         ctx.view_layer.objects.active = meta
-        bpy.ops.pose.rigify_generate()  # from the rest pose: the metarig keeps its action
+        # Generate from the rest pose, as Rigify asks: it copies the metarig's pose values
+        # onto the generated bones, and a posed metarig gives a deform chain that lags its
+        # controls. The metarig keeps its action.
+        keep_action = meta.animation_data.action
+        meta.animation_data.action = None
+        for pb in meta.pose.bones:
+            pb.location, pb.rotation_quaternion = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)
+        bpy.ops.pose.rigify_generate()
+        meta.animation_data.action = keep_action
+        meta.animation_data.action_slot = keep_action.slots[0]
         rig = bpy.data.objects["rig"]
         rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="rigify"))
         bones = {f"ORG-{b}": b for b in LIMB_JOINTS if b != "chest"}
@@ -610,14 +621,46 @@ def _group_scene(args: dict) -> dict:
         text = Path(out[0]).read_text().split("MOTION")[0].split()
         names = [text[i + 1] for i, t in enumerate(text) if t in ("ROOT", "JOINT")]
         deform = sorted(b.name for b in rig.data.bones if b.use_deform)
-        return {"rig_type": rep.rig_type, "head_error": head_err,
-                "ik_fk": [rig.pose.bones[f"{b}_parent.{s}"]["IK_FK"]
-                          for b in ("upper_arm", "thigh") for s in "LR"],
-                "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones),
-                "bvh_root": names[0], "bvh_bones": sorted(names), "deform": deform,
-                "ik_gap_m": ik_gap, "ik_fk_keyed": keyed_switch, "ik_moved_m": ik_moved,
-                "bones": len(rig.data.bones),
-                "objects_left": sorted(o.name for o in bpy.data.objects if "_deform" in o.name)}
+        found = {"rig_type": rep.rig_type, "head_error": head_err,
+                  "ik_fk": [rig.pose.bones[f"{b}_parent.{s}"]["IK_FK"]
+                            for b in ("upper_arm", "thigh") for s in "LR"],
+                  "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones),
+                  "bvh_root": names[0], "bvh_bones": sorted(names), "deform": deform,
+                  "ik_gap_m": ik_gap, "ik_fk_keyed": keyed_switch, "ik_moved_m": ik_moved,
+                  "bones": len(rig.data.bones),
+                  "objects_left": sorted(o.name for o in bpy.data.objects if "_deform" in o.name)}
+        # Planted feet stay planted on the deform legs: Rigify turns the pelvis about the
+        # torso's pivot, which the solve's rigid model does not; the bake checks the
+        # evaluated ankles and shifts the root (addon/settle.py). Without that, they slide.
+        from dgnet_core.motion.contacts import detect_contacts
+        from training.synthetic.motions import make_motion
+
+        walk = make_motion("turn", 60, 25.0)  # a turn on planted feet
+        walk_result = _result(walk)
+        walk_result.contacts = detect_contacts(walk, 25.0)
+        settle = sys.modules[pkg + ".settle"]
+        slides = {}
+        for on in (True, False):
+            saved = settle.settle_root
+            if not on:
+                settle.settle_root = lambda *a, **k: 0.0
+            try:
+                rw = bake.apply_result(ctx, walk_result,
+                                       bake.BakeSettings(target=rig, name=f"rigify_walk_{on}"))
+            finally:
+                settle.settle_root = saved
+            ank = []
+            for f in range(len(walk)):
+                ctx.scene.frame_set(int(rw.frames[0]) + f)
+                ank.append([np.array(rig.matrix_world @ rig.pose.bones[b].tail)
+                            for b in ("DEF-shin.L.001", "DEF-shin.R.001")])
+            ank = np.array(ank)
+            speed = np.linalg.norm(np.diff(ank[..., :2], axis=0), axis=-1) * 25.0
+            c = walk_result.contacts
+            held = c[1:] & c[:-1]
+            slides["on" if on else "off"] = float(speed[held].mean())
+        found["slides"] = slides
+        return found
 
     def mixamo_rig(name, x_rot_deg, scale, offset):
         """A Mixamo-named T-pose rig; FBX imports look like x_rot 90 deg, scale 0.01."""

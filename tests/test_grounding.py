@@ -9,7 +9,7 @@ import pytest
 
 from dgnet_core.motion.body import clip_body
 from dgnet_core.motion.contacts import detect_contacts, lock_feet
-from dgnet_core.retarget.grounding import LEGS, bone_heads
+from dgnet_core.retarget.grounding import LEGS, bone_heads, root_correction
 from dgnet_core.retarget.lift_rig import lift_spec
 from dgnet_core.retarget.solver import RetargetOptions, retarget
 from dgnet_core.skeleton import LFOOT, LKNEE, RFOOT, RKNEE
@@ -89,3 +89,31 @@ def test_bone_lengths_and_joint_limits_survive_the_hold(walk) -> None:
     for i in out.animated:
         d = out.world_delta[i]
         assert np.allclose(d @ np.swapaxes(d, -1, -2), np.eye(3), atol=1e-6)
+
+
+def test_the_solve_reports_its_ankles_and_locks(walk) -> None:
+    """``Retargeted.ankles`` are the rig's ankles by its forward kinematics, and the lock
+    weight is 1 through each contact (what the add-on checks on the evaluated rig)."""
+    joints, contacts = walk
+    spec = _rig(joints, 1.2)
+    out = retarget(joints, spec, contacts=contacts, fps=FPS)
+    assert np.allclose(out.ankles, _ankles(spec, out), atol=1e-9)
+    assert (out.contact_weight[contacts] == 1.0).all()
+    assert (out.contact_weight[~contacts] < 1.0).all()
+
+
+def test_root_correction_puts_planted_ankles_back() -> None:
+    n = 9
+    planned = np.zeros((n, 2, 3))
+    actual = planned.copy()
+    actual[:, 0] += [0.03, 0.0, 0.0]   # the left ankle lands 3 cm off
+    actual[:, 1] += [0.0, -0.01, 0.0]  # the right one 1 cm off
+    weight = np.zeros((n, 2))
+    weight[:3, 0] = 1.0                 # left planted, then nothing, then both
+    weight[6:] = 0.5
+    shift = root_correction(planned, actual, weight)
+    assert np.allclose(shift[:3], [-0.03, 0.0, 0.0])
+    assert np.allclose(shift[6:], [-0.015, 0.005, 0.0])
+    # no foot down: eased from one to the other, no jump
+    assert np.allclose(shift[3:6, 0], np.interp([3, 4, 5], [2, 6], [-0.03, -0.015]))
+    assert not root_correction(planned, actual, np.zeros((n, 2))).any()

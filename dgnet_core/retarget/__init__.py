@@ -7,6 +7,8 @@ from the module that owns it:
   bone rotations and root motion), ``RetargetOptions``, ``Retargeted``;
 * ``rigmaps``: preset rig maps (Rigify, Mixamo, the add-on's own armature), rig detection,
   alias guessing, JSON bone maps, ``spec_from_rest``;
+* ``grounding``: planted feet held on the rig's own legs and floor, and the root shift
+  that puts them back where an evaluated rig moved otherwise (``root_correction``);
 * ``lift_rig``: the layout of the add-on's own armature;
 * ``resample``: joints at video frames -> joints at whole scene frames.
 

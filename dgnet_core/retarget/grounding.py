@@ -19,6 +19,11 @@ person's, or proportioned otherwise, then slides its planted feet and floats or 
 5. no foot goes under the floor (``keep_above_floor``): an ankle lower than half its
    standing height is lifted (the same IK), then a foot bone whose toe is under the floor
    pitches up about the ankle until the toe touches it.
+
+The solver's model of the rig is its bones turned rigidly. A rig whose controls move the
+body otherwise (Rigify's torso pivot and spine mechanism) puts its ankles a few
+centimetres away from where the model put them; ``root_correction`` turns the ankles read
+back from the evaluated rig into the root shift that puts the planted ones back.
 """
 
 from __future__ import annotations
@@ -102,13 +107,14 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
 
 def hold_contacts(spec, delta: dict[int, np.ndarray], root_world: np.ndarray,
                   contacts: np.ndarray, fps: float, options: ContactOptions | None = None
-                  ) -> tuple[dict[int, np.ndarray], np.ndarray]:
+                  ) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
     """New world rotations and root path that keep the clip's contacts on the rig (see
-    the module); unchanged when the rig lacks a leg or no foot is ever planted."""
+    the module), and each foot's (N, 2) lock weight (1 while planted, easing in and out);
+    unchanged (weight 0) when the rig lacks a leg or no foot is ever planted."""
     legs = _legs(spec)
     c = np.asarray(contacts, bool)
     if legs is None or not c.any() or spec.root is None:
-        return delta, root_world
+        return delta, root_world, np.zeros((len(root_world), 2))
     delta = dict(delta)
     root_world = np.array(root_world, np.float64)
     n = len(root_world)
@@ -147,7 +153,49 @@ def hold_contacts(spec, delta: dict[int, np.ndarray], root_world: np.ndarray,
     # 4. two-bone IK of each leg to its goal
     for col, (t, s) in enumerate(legs):
         _leg_ik(delta, t, s, pts[col], lengths[col], spot[:, col], weight[:, col], eye)
-    return keep_above_floor(spec, delta, root_world)
+    delta, root_world = keep_above_floor(spec, delta, root_world)
+    return delta, root_world, weight
+
+
+def ankle_paths(spec, delta: dict[int, np.ndarray], root_world: np.ndarray
+                ) -> np.ndarray | None:
+    """The solved rig's ankles (N, 2, 3) (the shins' tails; left, right) by the solver's
+    model of the rig, or None when a leg is unmapped."""
+    legs = _legs(spec)
+    if legs is None or spec.root is None:
+        return None
+    n = len(root_world)
+    eye = np.broadcast_to(np.eye(3), (n, 3, 3))
+    pelvis = spec.role_bone("pelvis")
+    wanted = {s for _, s in legs} | ({next(i for i, x in enumerate(spec.bones) if x is pelvis)}
+                                      if pelvis is not None else set())
+    heads = bone_heads(spec, delta, root_world, wanted)
+    out = []
+    for (t, s), hip in zip(legs, _hips(spec, delta, heads, legs, eye)):
+        thigh, shin = spec.bones[t], spec.bones[s]
+        knee = hip + delta.get(t, eye) @ (shin.head - thigh.head)
+        out.append(knee + delta.get(s, eye) @ (shin.tail - shin.head))
+    return np.stack(out, 1)
+
+
+def root_correction(planned: np.ndarray, actual: np.ndarray, weight: np.ndarray
+                    ) -> np.ndarray:
+    """World shift (N, 3) of the root that puts the rig's planted ankles back where the
+    solve planned them: per frame the lock-weighted mean of ``planned - actual`` (N, 2, 3)
+    over the feet in contact (``weight`` (N, 2)); frames with no foot down take the shift
+    interpolated from their neighbours (held at the ends), so the root never jumps."""
+    w = np.asarray(weight, np.float64)
+    err = np.asarray(planned, np.float64) - np.asarray(actual, np.float64)
+    total = w.sum(1)
+    down = total > 1e-6
+    shift = np.zeros((len(w), 3))
+    if not down.any():
+        return shift
+    shift[down] = np.einsum("nc,nci->ni", w[down], err[down]) / total[down, None]
+    t = np.arange(len(w))
+    for k in range(3):
+        shift[~down, k] = np.interp(t[~down], t[down], shift[down, k])
+    return shift
 
 
 def _leg_ik(delta, t: int, s: int, pts, lengths, spot: np.ndarray, weight: np.ndarray,

@@ -27,7 +27,7 @@ from ..motion.body import clip_body, rest_joints
 from ..roles import FOOT_ROLES, ROLES, role_rotations, template_aim
 from ..rotations import EPS, continuous_quats, matrix_to_quat, rot_z, swing
 from ..skeleton import HIP, LHIP, NUM_JOINTS, RHIP
-from .grounding import hold_contacts
+from .grounding import ankle_paths, hold_contacts
 
 
 @dataclass
@@ -85,6 +85,8 @@ class Retargeted:
     # (mapped bones and their ancestors only)
     root_world: np.ndarray | None  # (N, 3) target world position of the root bone's head
     scale: float  # root-motion scale used (rig size / person size)
+    ankles: np.ndarray | None = None  # (N, 2, 3) the solve's ankles (left, right), world
+    contact_weight: np.ndarray | None = None  # (N, 2) lock weight of each foot
 
 
 def rig_yaw(spec: RigSpec) -> float:
@@ -180,6 +182,7 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
     delta = _world_deltas(spec, d0, mapped, y, n)
     root_world = None
     scale = 1.0
+    weight = None
     if spec.root is not None:
         root = spec.bones[spec.root]
         rest = rest_joints(offsets=clip_body(j, rest_offsets).offsets)
@@ -194,7 +197,7 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
         disp[:, 2] = pelvis[:, 2] - h_src
         root_world = root.head[None] + (disp * scale) @ y.T
         if options.hold_contacts and contacts is not None:
-            delta, root_world = hold_contacts(spec, delta, root_world, contacts, fps)
+            delta, root_world, weight = hold_contacts(spec, delta, root_world, contacts, fps)
     eye = np.broadcast_to(np.eye(3), (n, 3, 3))
     quats = np.zeros((n, nb, 4))
     quats[..., 0] = 1.0  # unmapped bones stay at rest
@@ -208,5 +211,7 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
     if root_world is not None:
         root = spec.bones[spec.root]
         root_loc = (root_world - root.head[None]) @ root.rest / spec.scale
+    ankles = None if root_world is None else ankle_paths(spec, delta, root_world)
     return Retargeted(quats=quats, root_location=root_loc, animated=mapped, world_delta=delta,
-                      root_world=root_world, scale=scale)
+                      root_world=root_world, scale=scale, ankles=ankles,
+                      contact_weight=weight)
