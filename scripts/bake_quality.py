@@ -13,8 +13,8 @@ the frames where the lift says a foot is planted (``LiftResult.contacts``):
   are in contact too;
 * below: the share of all frames in which a foot's lowest point is more than 3 cm under
   the floor;
-* Rigify spine: the largest angle between a deform spine bone's turn and the turn of the
-  lifted spine segment it spans (``spine_error``).
+* Rigify spine: the largest angle between a deform spine bone as baked and the same bone
+  turned by the lifted body part it belongs to (``spine_error``).
 
     .venv/bin/python scripts/bake_quality.py CLIP [CLIP ...] [--model M] [--leg-scale 0.8]
 """
@@ -109,34 +109,38 @@ def _custom(bpy, ctx, offsets, leg_scale, location):
                      heads, tails, location)
 
 
-# Rigify's deform spine: each bone against the lifted segment it spans (lower: pelvis ->
-# spine joint, upper: spine joint -> thorax)
-RIGIFY_SPINE = (("DEF-spine", (0, 7)), ("DEF-spine.001", (0, 7)), ("DEF-spine.002", (7, 8)),
-                ("DEF-spine.003", (7, 8)))
+# Rigify's deform spine: each bone against the lifted body part it belongs to (the lower
+# two: the pelvis, pelvis -> spine joint with the hip line; the upper two: the chest,
+# spine joint -> thorax with the shoulder line)
+RIGIFY_SPINE = (("DEF-spine", "pelvis"), ("DEF-spine.001", "pelvis"),
+                ("DEF-spine.002", "chest"), ("DEF-spine.003", "chest"))
 
 
 def spine_error(bpy, ctx, obj, frames, joints) -> float:
-    """Largest angle (deg) between a Rigify deform spine bone's turn from its rest and the
-    turn of the lifted segment it spans from the template's (rest shapes differ; the
-    motion must not)."""
-    from dgnet_core.rotations import swing
-    from dgnet_core.skeleton import TEMPLATE_POSE
+    """Largest angle (deg) between a Rigify deform spine bone as baked and the same bone
+    turned from its rest by the lifted body part's world rotation (``roles``: segment and
+    side line, so a turning pelvis turns its bone too)."""
+    from dgnet_core.roles import role_rotations
 
     mw = obj.matrix_world
     rest = {n: np.array(mw @ obj.data.bones[n].tail_local) - np.array(mw @ obj.data.bones[n]
                                                                       .head_local)
             for n, _ in RIGIFY_SPINE}
-    worst = 0.0
+    turns = role_rotations(np.asarray(joints, np.float64), roles={"pelvis", "chest"})
+    worst = {name: (0.0, 0) for name, _ in RIGIFY_SPINE}
     for k, f in enumerate(frames):
         ctx.scene.frame_set(int(f))
-        for name, (a, b) in RIGIFY_SPINE:
+        for name, role in RIGIFY_SPINE:
             pb = obj.pose.bones[name]
             got = np.array(mw @ pb.tail) - np.array(mw @ pb.head)
-            turn = swing(TEMPLATE_POSE[b] - TEMPLATE_POSE[a], joints[k, b] - joints[k, a])
-            want = turn @ rest[name]
+            want = turns[role][k] @ rest[name]
             cos = got @ want / (np.linalg.norm(got) * np.linalg.norm(want))
-            worst = max(worst, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
-    return worst
+            err = float(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+            if err > worst[name][0]:
+                worst[name] = (err, k)
+    if os.environ.get("BAKE_QUALITY_DEBUG"):
+        print("spine worst (deg, frame)", worst, file=sys.stderr)
+    return max(e for e, _ in worst.values())
 
 
 def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:

@@ -162,6 +162,7 @@ def test_rigify_generated_rig_limbs_follow(scene_results):
     assert r["ik_fk"] == [1.0] * 4
     assert max(r["angle_errors"].values()) < 3.0, r["angle_errors"]
     assert r["head_error"] < 3.0
+    assert r["spine_error"] < 5.0, r["spine_error"]
     # the BVH holds the deform skeleton (not the control rig) under a named root
     assert r["bvh_bones"] == r["deform"] and len(r["deform"]) < r["bones"] / 2
     assert r["bvh_root"].startswith("DEF-") and not r["objects_left"]
@@ -579,6 +580,22 @@ def _group_scene(args: dict) -> dict:
             b = np.array(meta.pose.bones["spine.006"].matrix.to_3x3().normalized())
             cos = (np.trace(a.T @ b) - 1) / 2
             head_err = max(head_err, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+        # Each deform spine bone turns as the body part it belongs to (the lower two: the
+        # pelvis; the upper two: the chest), through the spine's FK controls.
+        from dgnet_core.roles import role_rotations
+
+        turns = role_rotations(np.asarray(joints, np.float64), roles={"pelvis", "chest"})
+        spine_err = 0.0
+        spine = (("DEF-spine", "pelvis"), ("DEF-spine.001", "pelvis"),
+                 ("DEF-spine.002", "chest"), ("DEF-spine.003", "chest"))
+        for f in range(n):
+            ctx.scene.frame_set(int(rep.frames[0]) + f)
+            for name, role in spine:
+                b, pb = rig.data.bones[name], rig.pose.bones[name]
+                want = turns[role][f] @ np.array(b.tail_local - b.head_local)
+                got = np.array(pb.tail - pb.head)
+                cos = want @ got / (np.linalg.norm(want) * np.linalg.norm(got))
+                spine_err = max(spine_err, float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
         # The IK controls move with the same motion: switched to IK, each limb's end bone is
         # where the FK bake put it.
         ik_gap = 0.0
@@ -621,7 +638,7 @@ def _group_scene(args: dict) -> dict:
         text = Path(out[0]).read_text().split("MOTION")[0].split()
         names = [text[i + 1] for i, t in enumerate(text) if t in ("ROOT", "JOINT")]
         deform = sorted(b.name for b in rig.data.bones if b.use_deform)
-        found = {"rig_type": rep.rig_type, "head_error": head_err,
+        found = {"rig_type": rep.rig_type, "head_error": head_err, "spine_error": spine_err,
                   "ik_fk": [rig.pose.bones[f"{b}_parent.{s}"]["IK_FK"]
                             for b in ("upper_arm", "thigh") for s in "LR"],
                   "angle_errors": _angle_errors(bpy, rig, joints, int(rep.frames[0]), bones),
@@ -629,10 +646,13 @@ def _group_scene(args: dict) -> dict:
                   "ik_gap_m": ik_gap, "ik_fk_keyed": keyed_switch, "ik_moved_m": ik_moved,
                   "bones": len(rig.data.bones),
                   "objects_left": sorted(o.name for o in bpy.data.objects if "_deform" in o.name)}
-        # Planted feet stay planted on the deform legs: Rigify turns the pelvis about the
-        # torso's pivot, which the solve's rigid model does not; the bake checks the
-        # evaluated ankles and shifts the root (addon/settle.py). Without that, they slide.
+        # Planted feet stay planted on the deform legs where the rig moves otherwise than
+        # the solve's rigid model: baked through the hips and chest controls (the preset's
+        # fallback for a Rigify rig without spine FK controls), Rigify turns the pelvis
+        # about the torso's pivot through its stretchy spine. The bake checks the evaluated
+        # ankles and shifts the root (addon/settle.py); without that, they slide.
         from dgnet_core.motion.contacts import detect_contacts
+        from dgnet_core.retarget import rigmaps
         from training.synthetic.motions import make_motion
 
         walk = make_motion("turn", 60, 25.0)  # a turn on planted feet
@@ -640,25 +660,31 @@ def _group_scene(args: dict) -> dict:
         walk_result.contacts = detect_contacts(walk, 25.0)
         settle = sys.modules[pkg + ".settle"]
         slides = {}
-        for on in (True, False):
-            saved = settle.settle_root
-            if not on:
-                settle.settle_root = lambda *a, **k: 0.0
-            try:
-                rw = bake.apply_result(ctx, walk_result,
-                                       bake.BakeSettings(target=rig, name=f"rigify_walk_{on}"))
-            finally:
-                settle.settle_root = saved
-            ank = []
-            for f in range(len(walk)):
-                ctx.scene.frame_set(int(rw.frames[0]) + f)
-                ank.append([np.array(rig.matrix_world @ rig.pose.bones[b].tail)
-                            for b in ("DEF-shin.L.001", "DEF-shin.R.001")])
-            ank = np.array(ank)
-            speed = np.linalg.norm(np.diff(ank[..., :2], axis=0), axis=-1) * 25.0
-            c = walk_result.contacts
-            held = c[1:] & c[:-1]
-            slides["on" if on else "off"] = float(speed[held].mean())
+        preset = dict(rigmaps.RIG_MAPS["rigify"])
+        rigmaps.RIG_MAPS["rigify"] = {rigmaps.RIG_FALLBACKS["rigify"].get(k, k): v
+                                      for k, v in preset.items()}
+        try:
+            for on in (True, False):
+                saved = settle.settle_root
+                if not on:
+                    settle.settle_root = lambda *a, **k: 0.0
+                try:
+                    rw = bake.apply_result(ctx, walk_result,
+                                           bake.BakeSettings(target=rig, name=f"rigify_walk_{on}"))
+                finally:
+                    settle.settle_root = saved
+                ank = []
+                for f in range(len(walk)):
+                    ctx.scene.frame_set(int(rw.frames[0]) + f)
+                    ank.append([np.array(rig.matrix_world @ rig.pose.bones[b].tail)
+                                for b in ("DEF-shin.L.001", "DEF-shin.R.001")])
+                ank = np.array(ank)
+                speed = np.linalg.norm(np.diff(ank[..., :2], axis=0), axis=-1) * 25.0
+                c = walk_result.contacts
+                held = c[1:] & c[:-1]
+                slides["on" if on else "off"] = float(speed[held].mean())
+        finally:
+            rigmaps.RIG_MAPS["rigify"] = preset
         found["slides"] = slides
         return found
 

@@ -122,7 +122,7 @@ def test_lift_onto_a_generated_rigify_rig(checked):
     _keys_ok(step, ik_limbs=4)
     assert step["ik_fk"] == [1.0] * 4  # limbs switched to FK
     assert step["fk_controls_keyed"] == 10  # limbs and feet
-    assert {"torso", "chest", "head"} <= set(step["bones_keyed"])
+    assert {"torso", "spine_fk.001", "spine_fk.002", "head"} <= set(step["bones_keyed"])
 
 
 def test_blender_command_writes_bvh_fbx_and_blend(checked):

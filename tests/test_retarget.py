@@ -355,6 +355,16 @@ def test_detect_rig_type(names, expected):
     assert detect_rig_type(names) == expected
 
 
+def test_rigify_spine_takes_its_fk_controls_else_hips_and_chest():
+    base = ["torso", "hips", "chest", "neck", "head"] + [
+        f"{b}_fk.{s}" for b in ("upper_arm", "forearm", "thigh", "shin", "foot") for s in "LR"]
+    fk = preset_map("rigify", base + ["spine_fk", "spine_fk.001", "spine_fk.002"]).bones
+    assert fk["spine_fk.001"] == "pelvis" and fk["spine_fk.002"] == "chest"
+    assert "hips" not in fk and "chest" not in fk
+    old = preset_map("rigify", base).bones
+    assert old["hips"] == "pelvis" and old["chest"] == "chest"
+
+
 def test_alias_map_on_custom_names_and_json_roundtrip(tmp_path):
     names = ["Root", "pelvis", "spine_01", "spine_02", "neck_01", "head",
              "upperarm_l", "lowerarm_l", "upperarm_r", "lowerarm_r",

@@ -40,7 +40,9 @@ RIG_MAPS: dict[str, dict[str, str]] = {
            for s in "LR"},
     },
     "rigify": {
-        "hips": "pelvis", "chest": "chest", "neck": "neck", "head": "head",
+        # the spine's FK controls: each deform spine bone then turns exactly as its body
+        # part (the hips and chest controls bend the stretchy spine between them)
+        "spine_fk.001": "pelvis", "spine_fk.002": "chest", "neck": "neck", "head": "head",
         **{f"{b}_fk.{s}": f"{b}.{s}" for b in ("upper_arm", "forearm", "thigh", "shin", "foot")
            for s in "LR"},
     },
@@ -52,6 +54,11 @@ RIG_MAPS: dict[str, dict[str, str]] = {
         "LeftUpLeg": "thigh.L", "LeftLeg": "shin.L", "RightUpLeg": "thigh.R", "RightLeg": "shin.R",
         "LeftFoot": "foot.L", "RightFoot": "foot.R",
     },
+}
+# A preset bone a rig may lack, and the bone that plays its role then (Rigify rigs
+# generated without the spine's FK controls: the hips and chest controls).
+RIG_FALLBACKS: dict[str, dict[str, str]] = {
+    "rigify": {"spine_fk.001": "hips", "spine_fk.002": "chest"},
 }
 RIG_ROOTS: dict[str, str] = {"lift": JOINT_NAMES[HIP], "rigify_meta": "spine", "rigify": "torso",
                              "mixamo": "Hips"}
@@ -139,8 +146,11 @@ def preset_map(rig_type: str, bone_names: Sequence[str]) -> RigMap:
     if rig_type not in RIG_MAPS:
         raise RigError(f"unknown rig type {rig_type!r}; expected one of {', '.join(RIG_TYPES)}")
     bones = {}
+    fallbacks = RIG_FALLBACKS.get(rig_type, {})
     for bone, role in RIG_MAPS[rig_type].items():
         real = _resolve(bone_names, bone)
+        if real is None and bone in fallbacks:
+            real = _resolve(bone_names, fallbacks[bone])
         if real is not None:
             bones[real] = role
         elif role in REQUIRED_ROLES:
