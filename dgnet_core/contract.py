@@ -81,6 +81,12 @@ class PipelineOptions:
     task_path: str | None = option(None, flag="--task", metavar="PATH",
                                    help="MediaPipe pose_landmarker .task (default: the "
                                    "shipped one, see the README)")
+    workers: int = option(0, flag="--workers", metavar="N", minimum=0, maximum=64,
+                          label="Detection Workers",
+                          help="processes detecting parts of the clip side by side (0: one "
+                          "per core, up to 4; 1: all in this process)",
+                          description="processes that detect parts of the clip side by side "
+                          "(0 = one per core)")
     flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
                                    "augmentation (default: on only for left/right-symmetric "
                                    "models)")

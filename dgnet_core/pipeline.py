@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from .contract import LiftResult, PipelineOptions, Progress, ProgressCallback
-from .detection.detect import Detections, iter_detect
+from .detection.detect import Detections
 from .detection.gaps import detected_span, fill_gaps, split_segments
+from .detection.parallel import iter_detect_parallel
 from .detection.video import probe_video
 from .errors import NoPersonError
 from .lifting.backend import make_lifter
@@ -102,8 +103,8 @@ def _detect(video: Path, opts: PipelineOptions, early: EarlyLift, worker: LiftWo
             gens: list) -> Generator[Progress, None, Detections]:
     """Detection, handing frames to ``early`` as they come (the decoder generator is put in
     ``gens`` so that the caller closes it however the job ends)."""
-    gen = iter_detect(video, opts.frame_start, opts.frame_stop, opts.task_path,
-                      on_frame=early.add)
+    gen = iter_detect_parallel(video, opts.frame_start, opts.frame_stop, opts.task_path,
+                               workers=opts.workers, on_frame=early.add)
     gens.append(gen)
     while True:
         try:

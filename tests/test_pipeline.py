@@ -45,7 +45,7 @@ def _patch_detection(monkeypatch, poses, det, endless: bool = False):
     from dgnet_core.detection.video import VideoInfo
 
     def fake_iter_detect(video, start=0, end=None, task_path=None, config=None, chunk=4,
-                         on_frame=None):
+                         on_frame=None, workers=0):
         t = 0
         while True:
             for pose in poses:
@@ -59,7 +59,7 @@ def _patch_detection(monkeypatch, poses, det, endless: bool = False):
 
     info = VideoInfo("synthetic.mp4", 30.0, det.width, det.height, len(det))
     monkeypatch.setattr(pipeline, "probe_video", lambda video: info)
-    monkeypatch.setattr(pipeline, "iter_detect", fake_iter_detect)
+    monkeypatch.setattr(pipeline, "iter_detect_parallel", fake_iter_detect)
 
 
 def _lift_threads(lifter):

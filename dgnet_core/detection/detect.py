@@ -155,10 +155,12 @@ class TrackingDetector:
     """
 
     def __init__(self, width: int, height: int, task_path: str | Path | None = None,
-                 config: DetectorConfig | None = None, fps: float = 30.0) -> None:
+                 config: DetectorConfig | None = None, fps: float = 30.0,
+                 tracker: PersonTracker | None = None) -> None:
         self.config = config or DetectorConfig()
         self.task_path = task_path
-        self.tracker = PersonTracker(width, height, fps, self.config.tracker)
+        # a tracker handed over continues its track (the next chunk of a clip)
+        self.tracker = tracker or PersonTracker(width, height, fps, self.config.tracker)
         self._full: PoseDetector | None = PoseDetector(task_path, self.config)
         self._fast: PoseDetector | None = None
         self._fast_age = 0      # frames the current fast landmarker has followed
@@ -285,7 +287,8 @@ class _Prefetch:
 def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
                 task_path: str | Path | None = None, config: DetectorConfig | None = None,
                 chunk: int = 4,
-                on_frame: Callable[[PoseObservation | None], None] | None = None
+                on_frame: Callable[[PoseObservation | None], None] | None = None,
+                tracker: PersonTracker | None = None
                 ) -> Generator[tuple[int, int], None, Detections]:
     """Detect and track one person in frames ``[start, stop)`` of a video (``stop``
     exclusive, as ``range``: ``PipelineOptions.frame_stop``).
@@ -295,7 +298,8 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
     so a caller can show progress or stop; the ``Detections`` is its return value. Frames
     are streamed: memory does not grow with the clip beyond the landmarks themselves (about
     1 kB per frame). ``on_frame`` is called with each frame's tracked pose (None when
-    missed), in order, as it is found.
+    missed), in order, as it is found. ``tracker`` continues a track (it is updated in
+    place); by default the person followed is the largest one seen first.
     """
     with VideoReader(video) as reader:
         info = reader.info
@@ -306,8 +310,8 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
         world = GrowingArray((MP_NUM, 3), total)
         found: list[bool] = []
         indices: list[int] = []
-        with (TrackingDetector(info.width, info.height, task_path, config, info.fps)
-              as detector,
+        with (TrackingDetector(info.width, info.height, task_path, config, info.fps,
+                               tracker) as detector,
               closing(_Prefetch(reader.frames(start, stop))) as frames):
             for index, rgb in frames:
                 pose = detector.observe(rgb, round(index * 1000.0 / info.fps))
