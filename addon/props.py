@@ -103,6 +103,7 @@ class LIFTVIDEO_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     device: EnumProperty(**prop_kwargs(PipelineOptions, "device"))
+    workers: IntProperty(**prop_kwargs(PipelineOptions, "workers"))
     model_path: StringProperty(
         name="Model", subtype="FILE_PATH",
         description="Optional lifting model (.onnx or .safetensors); empty = built-in model",
@@ -111,6 +112,7 @@ class LIFTVIDEO_AP_preferences(bpy.types.AddonPreferences):
     def draw(self, _context):
         col = self.layout.column()
         col.prop(self, "device")
+        col.prop(self, "workers")
         col.prop(self, "model_path")
 
 

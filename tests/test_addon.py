@@ -103,7 +103,7 @@ def test_registers_and_unregisters_cleanly(scene_results):
     assert r["module"].startswith("bl_ext.lift_test.lift_video")
     assert r["ops"] == ["bonemap_fill", "bonemap_load", "bonemap_save", "lift"]
     assert r["panels"] == [True, True]
-    assert r["prefs"] == ["device", "model_path"]
+    assert r["prefs"] == ["device", "model_path", "workers"]
     assert r["cli_registered"]
     assert r["bl_options"] == ["REGISTER", "UNDO"]  # one undo step per lift
     u = _ok(scene_results, "unregister")
