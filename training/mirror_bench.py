@@ -156,12 +156,13 @@ def markdown(rows: list[MirrorRow]) -> str:
     lines = ["| clip | frames | pelvis at (share of width) | lift (mm) | placed (mm) | "
              "MediaPipe world (mm) |", "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        if r.note:
-            lines.append(f"| {r.clip} | 0 | | not compared: {r.note} | | |")
+        if r.note or not r.frames or not np.isfinite(r.lift_mm):
+            why = r.note or "no frame where both the clip and its mirror image show the person"
+            lines.append(f"| {r.clip} | 0 | | not compared: {why} | | |")
             continue
         lines.append(f"| {r.clip} | {r.frames} | {r.pelvis_x:.0%} | {r.lift_mm:.1f} | "
                      f"{r.placed_mm:.1f} | {r.mediapipe_mm:.1f} |")
-    done = [r for r in rows if not r.note]
+    done = [r for r in rows if not r.note and r.frames and np.isfinite(r.lift_mm)]
     if done:
         cells = [f"{max(v):.1f} / {np.mean(v):.1f}" for v in
                  ([r.lift_mm for r in done], [r.placed_mm for r in done],
