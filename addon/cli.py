@@ -2,7 +2,7 @@
 
 Owns the command line: argument parsing, finding clips (files or folders), running the
 pipeline synchronously per clip, baking onto a new armature or a given rig, exporting
-.blend / .fbx / .bvh, a summary (printed and ``summary.json``) and exit codes:
+.blend / .fbx / .glb (glTF) / .bvh, a summary (printed and ``summary.json``) and exit codes:
 0 every clip worked, 1 at least one clip failed (the others still ran) or the job cannot
 start, 2 usage error.
 
@@ -50,10 +50,10 @@ from . import bake, job, options
 from . import rig as rigmod
 from .bake_options import BakeOptions
 from .console import quiet_native_logs
-from .exports import export, operator_error
+from .exports import EXPORT_FORMATS, export, operator_error
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
-FORMATS = ("blend", "fbx", "bvh")
+FORMATS = EXPORT_FORMATS
 
 
 class UsageError(Exception):

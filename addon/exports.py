@@ -1,6 +1,8 @@
-"""Writing a baked armature to files: FBX, BVH and .blend, from the panel-less command line.
+"""Writing a baked armature to files: FBX, glTF (.glb), BVH and .blend, for the command line
+and the panel's Export button.
 
-Owns the exporters' settings and one rule: a BVH holds the deform skeleton. A control rig
+Owns the exporters' settings and one rule: FBX, glTF and BVH hold the deform skeleton, the
+bones a game engine or another tool skins with. A control rig
 (a generated Rigify rig has hundreds of control and mechanism bones) is exported through a
 temporary copy of its deform bones only, each bone following its original by a Copy
 Transforms constraint, so the file's hierarchy is the skeleton a game or another tool
@@ -18,11 +20,16 @@ from dgnet_core.errors import LiftError
 
 from .console import console_silenced, operator_error
 
-__all__ = ["ExportError", "deform_copy", "export", "operator_error"]
+__all__ = ["EXPORT_FORMATS", "ExportError", "deform_copy", "export", "operator_error"]
+
+
+EXPORT_FORMATS = ("blend", "fbx", "gltf", "bvh")
+SUFFIXES = {"blend": ".blend", "fbx": ".fbx", "gltf": ".glb", "bvh": ".bvh"}
+_LABELS = {"blend": "BLEND", "fbx": "FBX", "gltf": "glTF", "bvh": "BVH"}
 
 
 class ExportError(LiftError):
-    """An exporter (FBX, BVH, .blend) failed; the message is one line."""
+    """An exporter (FBX, glTF, BVH, .blend) failed; the message is one line."""
 
 
 def _select_only(context, obj) -> None:
@@ -32,58 +39,91 @@ def _select_only(context, obj) -> None:
     context.view_layer.objects.active = obj
 
 
-def export(context, obj, action, path_stem: Path, formats: list[str]) -> list[str]:
+def export(context, obj, action, path_stem: Path, formats: list[str],
+           frames: tuple[int, int] | None = None) -> list[str]:
     """Write the animated ``obj`` in each format; returns the files written.
 
-    The exporters' console output is muted; a failing one raises ``ExportError`` (one line).
+    ``frames``: the frame range to write (first, last), set on the scene for the export
+    and put back after it; default: the scene's range. The exporters' console output is
+    muted; a failing one raises ``ExportError`` (one line). The scene, its frame and the
+    selection are left as they were.
     """
+    scene = context.scene
+    kept = (scene.frame_start, scene.frame_end, scene.frame_current)
+    selected = [o for o in context.view_layer.objects if o.select_get()]
+    active = context.view_layer.objects.active
+    if frames is not None:
+        scene.frame_start, scene.frame_end = int(frames[0]), int(frames[1])
     written = []
-    for fmt in ("fbx", "bvh", "blend"):
-        if fmt in formats:
-            out = path_stem.with_suffix(f".{fmt}")
-            try:
-                with console_silenced():
-                    _export_one(context, obj, fmt, out)
-            except RuntimeError as exc:
-                raise ExportError(f"{fmt.upper()} export to {out} failed: "
-                                  f"{operator_error(exc)}") from None
-            written.append(str(out))
+    try:
+        for fmt in ("fbx", "gltf", "bvh", "blend"):
+            if fmt in formats:
+                out = path_stem.with_suffix(SUFFIXES[fmt])
+                try:
+                    with console_silenced():
+                        _export_one(context, obj, fmt, out)
+                except RuntimeError as exc:
+                    raise ExportError(f"{_LABELS[fmt]} export to {out} failed: "
+                                      f"{operator_error(exc)}") from None
+                written.append(str(out))
+    finally:
+        scene.frame_start, scene.frame_end = kept[:2]
+        scene.frame_set(kept[2])
+        for o in context.view_layer.objects:
+            o.select_set(o in selected)
+        context.view_layer.objects.active = active
     return written
 
 
+def _enable(module: str, op_group, op_name: str) -> None:
+    if not hasattr(op_group, op_name):
+        import addon_utils
+
+        addon_utils.enable(module)
+
+
 def _export_one(context, obj, fmt: str, out: Path) -> None:
-    _select_only(context, obj)
+    if fmt == "blend":
+        _select_only(context, obj)
+        bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True, check_existing=False)
+        return
+    copy = deform_copy(context, obj)
+    src = copy or obj
+    _select_only(context, src)
+    try:
+        with context.temp_override(active_object=src, object=src, selected_objects=[src]):
+            _write(context, src, fmt, out, sampled=copy is not None)
+    finally:
+        if copy is not None:
+            arm = copy.data
+            bpy.data.objects.remove(copy)
+            bpy.data.armatures.remove(arm)
+        _select_only(context, obj)
+
+
+def _write(context, src, fmt: str, out: Path, sampled: bool) -> None:
+    """One exporter on the selected ``src``; ``sampled``: ``src`` moves by constraints (a
+    deform copy), so its motion is sampled from the scene rather than read from an action."""
     scene = context.scene
     if fmt == "fbx":
-        if not hasattr(bpy.ops.export_scene, "fbx"):
-            import addon_utils
-
-            addon_utils.enable("io_scene_fbx")
-        with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
-            bpy.ops.export_scene.fbx(
-                filepath=str(out), use_selection=True, object_types={"ARMATURE"},
-                add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
-                bake_anim_use_nla_strips=False, bake_anim_force_startend_keying=True)
-    elif fmt == "bvh":
-        if not hasattr(bpy.ops.export_anim, "bvh"):
-            import addon_utils
-
-            addon_utils.enable("io_anim_bvh")
-        copy = deform_copy(context, obj)
-        src = copy or obj
-        _select_only(context, src)
-        try:
-            with context.temp_override(active_object=src, object=src, selected_objects=[src]):
-                bpy.ops.export_anim.bvh(filepath=str(out), frame_start=scene.frame_start,
-                                        frame_end=scene.frame_end, rotate_mode="NATIVE")
-        finally:
-            if copy is not None:
-                arm = copy.data
-                bpy.data.objects.remove(copy)
-                bpy.data.armatures.remove(arm)
-                _select_only(context, obj)
+        _enable("io_scene_fbx", bpy.ops.export_scene, "fbx")
+        bpy.ops.export_scene.fbx(
+            filepath=str(out), use_selection=True, object_types={"ARMATURE"},
+            add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
+            bake_anim_use_nla_strips=False, bake_anim_force_startend_keying=True,
+            bake_anim_simplify_factor=0.0)
+    elif fmt == "gltf":
+        _enable("io_scene_gltf2", bpy.ops.export_scene, "gltf")
+        bpy.ops.export_scene.gltf(
+            filepath=str(out), export_format="GLB", use_selection=True,
+            export_animations=True, export_frame_range=True, export_force_sampling=True,
+            export_animation_mode="SCENE" if sampled else "ACTIVE_ACTIONS",
+            export_optimize_animation_size=False, export_anim_slide_to_zero=False,
+            export_reset_pose_bones=True)
     else:
-        bpy.ops.wm.save_as_mainfile(filepath=str(out), copy=True, check_existing=False)
+        _enable("io_anim_bvh", bpy.ops.export_anim, "bvh")
+        bpy.ops.export_anim.bvh(filepath=str(out), frame_start=scene.frame_start,
+                                frame_end=scene.frame_end, rotate_mode="NATIVE")
 
 
 def deform_copy(context, obj: bpy.types.Object) -> bpy.types.Object | None:

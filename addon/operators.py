@@ -1,5 +1,6 @@
-"""Operators: ``lift_video.lift`` (modal, cancellable, synchronous in background) and the
-custom bone map tools (fill from names, load, save).
+"""Operators: ``lift_video.lift`` (modal, cancellable, synchronous in background), the
+custom bone map tools (fill from names, load, save) and ``lift_video.export`` (the active
+armature's action to FBX / glTF / BVH files).
 
 ``LiftRunner`` holds the logic of one run (start, tick, finish, cancel, progress display)
 so the modal operator, the synchronous path and the tests share it.
@@ -7,8 +8,10 @@ so the modal operator, the synchronous path and the tests share it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
-from bpy.props import StringProperty
+from bpy.props import EnumProperty, StringProperty
 
 from dgnet_core.errors import LiftError
 from dgnet_core.pipeline import PipelineJob
@@ -17,6 +20,7 @@ from dgnet_core.roles import ALL_ROLES
 
 from . import bake, job, options
 from . import rig as rigmod
+from .exports import export
 
 
 def error_message(exc: BaseException) -> str:
@@ -305,8 +309,63 @@ class LIFTVIDEO_OT_bonemap_load(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def _animated_armature(context):
+    obj = context.active_object
+    if obj is None or obj.type != "ARMATURE" or obj.animation_data is None:
+        return None
+    return obj if obj.animation_data.action is not None else None
+
+
+class LIFTVIDEO_OT_export(bpy.types.Operator):
+    """Write the active armature's action to files (FBX and glTF for games and film, BVH):
+    the deform bones, over the action's frames"""
+
+    bl_idname = "lift_video.export"
+    bl_label = "Export Animation"
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    formats: EnumProperty(
+        name="Formats", options={"ENUM_FLAG"}, default={"fbx", "gltf"},
+        items=[("fbx", "FBX", "Autodesk FBX (Unity, Unreal, Maya)"),
+               ("gltf", "glTF", "glTF binary, .glb (game engines, the web)"),
+               ("bvh", "BVH", "Biovision hierarchy (motion tools)")])
+
+    @classmethod
+    def poll(cls, context):
+        return _animated_armature(context) is not None
+
+    def invoke(self, context, _event):
+        if not self.filepath:
+            self.filepath = bpy.path.clean_name(context.active_object.animation_data.action.name)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        obj = _animated_armature(context)
+        if obj is None:
+            self.report({"ERROR"}, "select an animated armature to export")
+            return {"CANCELLED"}
+        if not self.formats:
+            self.report({"ERROR"}, "choose at least one format")
+            return {"CANCELLED"}
+        action = obj.animation_data.action
+        stem = Path(bpy.path.abspath(self.filepath))
+        stem = stem.with_suffix("") if stem.suffix.lower() in (".fbx", ".glb", ".bvh") else stem
+        if not stem.parent.is_dir():
+            self.report({"ERROR"}, f"no such folder: {stem.parent}")
+            return {"CANCELLED"}
+        first, last = (int(round(v)) for v in action.frame_range)
+        try:
+            files = export(context, obj, action, stem, sorted(self.formats), (first, last))
+        except LiftError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, "exported " + ", ".join(Path(f).name for f in files))
+        return {"FINISHED"}
+
+
 CLASSES = (LIFTVIDEO_OT_lift, LIFTVIDEO_OT_bonemap_fill, LIFTVIDEO_OT_bonemap_save,
-           LIFTVIDEO_OT_bonemap_load)
+           LIFTVIDEO_OT_bonemap_load, LIFTVIDEO_OT_export)
 
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)

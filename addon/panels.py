@@ -2,7 +2,7 @@
 
 Owns drawing only: the engine status (detector, model, compute device; cached by
 ``status``), source, target and rig type, the custom bone map list, options and the
-camera, the Lift button and the progress of a running job.
+camera, the Lift and Export buttons and the progress of a running job.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def draw_lift_panel(layout, context) -> None:
         layout.label(text="Esc cancels", icon="CANCEL")
     else:
         layout.operator("lift_video.lift", icon="ARMATURE_DATA")
+        layout.operator("lift_video.export", icon="EXPORT")
 
 
 class LIFTVIDEO_PT_view3d(bpy.types.Panel):

@@ -11,7 +11,7 @@ later ones that do not depend on it still run):
 3. the first progress a Lift Video run shows, and when, through the operator's runner;
 4. the Lift Video operator on a short clip onto a new armature, keys checked;
 5. the same onto a Rigify rig generated from Blender's bundled Rigify, keys checked;
-6. the ``blender --command lift_video`` function: BVH, FBX and .blend of the clip;
+6. the ``blender --command lift_video`` function: BVH, FBX, glTF and .blend of the clip;
 7. disable and remove the extension.
 
 Prints one line ``RESULT <json>``. Standard library + bpy only: it runs on every version.
@@ -244,7 +244,7 @@ if clip:
         cli = importlib.import_module(PKG + ".cli")
         out = Path(ARGS.get("out") or "cli_out").resolve()
         code = cli.main([clip, "-o", str(out), "--frame-end", str(ARGS["frames"] - 1),
-                         "--formats", "bvh,fbx,blend", "--quiet"])
+                         "--formats", "bvh,fbx,gltf,blend", "--quiet"])
         files = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
         bvh = out / (Path(clip).stem + ".bvh")
         frames = next((int(ln.split()[1]) for ln in bvh.read_text().splitlines()

@@ -6,7 +6,7 @@ For each bpy version: install it once into ``.cache/bpy/<version>`` (``pip insta
 its numpy on ``sys.path``): install the linux-x64 cp311 zip with Blender's extension
 operator, enable it, read the engine status, time the first progress, lift a short clip
 onto a new armature and onto a generated Rigify rig, check the keys, run the
-``blender --command lift_video`` function (BVH, FBX, .blend), disable and remove.
+``blender --command lift_video`` function (BVH, FBX, glTF, .blend), disable and remove.
 
     .venv/bin/python scripts/blender_matrix.py                      # 4.2 LTS, 4.5 LTS, 5.0
     .venv/bin/python scripts/blender_matrix.py --bpy 4.2.23 --json out/matrix.json

@@ -101,7 +101,7 @@ def _ok(res: dict, name: str) -> dict:
 def test_registers_and_unregisters_cleanly(scene_results):
     r = _ok(scene_results, "register")
     assert r["module"].startswith("bl_ext.lift_test.lift_video")
-    assert r["ops"] == ["bonemap_fill", "bonemap_load", "bonemap_save", "lift"]
+    assert r["ops"] == ["bonemap_fill", "bonemap_load", "bonemap_save", "export", "lift"]
     assert r["panels"] == [True, True]
     assert r["prefs"] == ["device", "model_path", "workers"]
     assert r["cli_registered"]
@@ -238,7 +238,7 @@ def test_headless_script(random_onnx, clip_path, tmp_path):
     one = res["single"]
     assert one["code"] == 0, one
     assert sorted(one["files"]) == ["dance_600x600.blend", "dance_600x600.bvh",
-                                    "dance_600x600.fbx", "summary.json"]
+                                    "dance_600x600.fbx", "dance_600x600.glb", "summary.json"]
     assert one["bvh_frames"] == N_FRAMES
     batch = res["batch"]
     assert batch["code"] == 1, batch

@@ -46,7 +46,8 @@ def test_register_from_source_tree_without_build(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLENDER", "PYTHON"))}
     env["BLENDER_USER_RESOURCES"] = str(tmp_path / "user")
     res = run_result_script([sys.executable, "-c", _SCRIPT], env=env, cwd=REPO, timeout=180)
-    assert res["registered"] == {"ops": ["bonemap_fill", "bonemap_load", "bonemap_save", "lift"],
+    assert res["registered"] == {"ops": ["bonemap_fill", "bonemap_load", "bonemap_save", "export",
+                                         "lift"],
                                  "scene_prop": True}
     assert res["unregistered"] == {"ops": [], "scene_prop": False}
     assert Path(res["addon_file"]) == REPO / "addon" / "__init__.py"

@@ -71,7 +71,7 @@ def test_installs_enables_and_removes(checked):
     assert checked["bpy"].startswith(checked["version"])
     inst = _step(checked, "install")
     assert inst["enabled"] and inst["operators"] == ["bonemap_fill", "bonemap_load",
-                                                     "bonemap_save", "lift"]
+                                                     "bonemap_save", "export", "lift"]
     gone = _step(checked, "remove")
     assert gone["disabled"] and not gone["dir_left"]
     assert gone["operators_left"] == [] and not gone["scene_prop_left"]
@@ -125,9 +125,9 @@ def test_lift_onto_a_generated_rigify_rig(checked):
     assert {"torso", "spine_fk.001", "spine_fk.002", "head"} <= set(step["bones_keyed"])
 
 
-def test_blender_command_writes_bvh_fbx_and_blend(checked):
+def test_blender_command_writes_bvh_fbx_gltf_and_blend(checked):
     step = _step(checked, "cli")
     assert step["code"] == 0 and step["errors"] == []
     assert step["files"] == ["dance_600x600.blend", "dance_600x600.bvh", "dance_600x600.fbx",
-                             "summary.json"]
+                             "dance_600x600.glb", "summary.json"]
     assert step["bvh_frames"] == FRAMES
