@@ -163,8 +163,8 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     finally:
         lift.close()  # joins the pipeline's threads however the loop ends
     result = lift.result
-    warning = result.gap_warning()
-    if warning:
+    warnings = result.warnings()
+    for warning in warnings:
         say(f"  warning: {clip.name}: {warning}")
     # Exports run at the video's own frame rate (one key per video frame) unless
     # --keep-scene-fps.
@@ -186,7 +186,7 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
             "rig_type": rep.rig_type, "seconds": round(time.perf_counter() - t0, 2),
             "segments": [[int(result.frame_indices[a]), int(result.frame_indices[b - 1])]
                          for a, b in result.segment_bounds()],
-            **({"warning": warning} if warning else {})}
+            **({"warnings": warnings} if warnings else {})}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,8 +172,7 @@ class LIFTVIDEO_OT_lift(bpy.types.Operator):
         self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on {rep.obj.name!r} "
                               f"({RIG_LABELS.get(rep.rig_type, rep.rig_type)}, "
                               f"frames {f0:.0f}-{f1:.0f})")
-        warning = self._runner.job.result.gap_warning()
-        if warning:
+        for warning in self._runner.job.result.warnings():
             self.report({"WARNING"}, f"Lift Video: {warning}")
         return {"FINISHED"}
 

@@ -130,8 +130,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
     with native_stderr_silenced(not args.verbose), progress_bar(not args.quiet) as show:
         result = run_pipeline(args.video, options, progress=show)
     paths = save_outputs(result, args.out, formats, stem=args.video.stem)
-    warning = result.gap_warning()
-    if warning:
+    for warning in result.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     filled = sum(e - s for s, e in result.gaps)
     print(f"{len(result)} frames ({int(result.frame_indices[0])}-"

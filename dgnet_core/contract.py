@@ -130,6 +130,9 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+SHORT_CLIP = 8  # fewer seen frames than this: warn (the network's 4-frame window, smoothing)
+
+
 @dataclass
 class LiftResult:
     joints_world: np.ndarray     # (N,17,3) float32 metres, Z-up world, floor at z=0
@@ -169,6 +172,33 @@ class LiftResult:
         gaps = [f"{int(idx[a[1]])}-{int(idx[b[0] - 1])}" for a, b in zip(seg, seg[1:])]
         return (f"no person in frames {', '.join(gaps)}: lifted as {len(seg)} segments "
                 f"(frames {', '.join(f'{int(idx[s])}-{int(idx[e - 1])}' for s, e in seg)})")
+
+    def short_warning(self) -> str | None:
+        """One line when the person is seen in fewer than ``SHORT_CLIP`` frames, or None."""
+        seen = int(np.count_nonzero(self.detected))
+        if seen >= SHORT_CLIP:
+            return None
+        return (f"the person is seen in only {seen} frame{'s' if seen != 1 else ''}: too "
+                f"few for steady motion ({SHORT_CLIP} or more give the network its window)")
+
+    def edge_warning(self) -> str | None:
+        """One line when joints fall outside the picture in seen frames, or None."""
+        kp = np.asarray(self.keypoints_2d, np.float64)
+        seen = np.asarray(self.detected, bool)
+        out = ((kp[..., 0] < 0) | (kp[..., 0] > self.width - 1) | (kp[..., 1] < 0)
+               | (kp[..., 1] > self.height - 1)).any(axis=-1) & seen
+        n = int(np.count_nonzero(out))
+        if n == 0:
+            return None
+        first = int(np.asarray(self.frame_indices)[np.flatnonzero(out)[0]])
+        return (f"the person is partly out of the picture in {n} of "
+                f"{int(np.count_nonzero(seen))} frames (first at frame {first}): the joints "
+                f"outside it are guessed")
+
+    def warnings(self) -> list[str]:
+        """Every warning line for the user: long gaps, a short clip, joints out of view."""
+        return [w for w in (self.gap_warning(), self.short_warning(), self.edge_warning())
+                if w]
 
     def __len__(self) -> int:
         return len(self.joints_world)

@@ -202,3 +202,29 @@ def _kp_conf(det):
     from dgnet_core.skeleton import mediapipe_to_h36m
 
     return mediapipe_to_h36m(det.pixels(), det.visibility)
+
+
+def test_short_and_edge_clips_say_so(monkeypatch) -> None:
+    """A person seen for 3 frames still lifts, with a line saying it is too short; a person
+    partly out of the picture gets a line naming how many frames and the first one."""
+    from dgnet_core.pipeline import run_pipeline
+
+    lifter = tiny_lifter()
+    poses, det = _synthetic_detections(3, [])
+    _patch_detection(monkeypatch, poses, det)
+    short = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter)
+    assert len(short) == 3 and np.isfinite(short.joints_world).all()
+    assert short.warnings() == ["the person is seen in only 3 frames: too few for steady "
+                                "motion (8 or more give the network its window)"]
+
+    poses, det = _synthetic_detections(40, [])
+    for t in range(10, 16):  # walks off the left edge for six frames
+        det.image[t, :, 0] -= 0.7
+        poses[t] = PoseObservation(det.image[t], det.visibility[t], det.world[t])
+    _patch_detection(monkeypatch, poses, det)
+    edge = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter)
+    assert edge.warnings() == ["the person is partly out of the picture in 6 of 40 frames "
+                               "(first at frame 10): the joints outside it are guessed"]
+    inside = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter,
+                          detections=_synthetic_detections(40, [])[1])
+    assert inside.warnings() == []
