@@ -158,6 +158,8 @@ class LiftResult:
     segments: list[tuple[int, int]] | None = None  # [start, end) stretches where the person
     #   was seen (gaps longer than max_gap between them: there the last pose is held and
     #   ``detected`` is False); None or one segment: the whole result
+    others: np.ndarray | None = None  # (N,) bool: somebody else was in view (seen while
+    #   the detector looked for everybody: the first frames, and after each loss)
 
     def segment_bounds(self) -> list[tuple[int, int]]:
         """The segments, ``[(0, len)]`` when the result is one piece."""
@@ -195,10 +197,19 @@ class LiftResult:
                 f"{int(np.count_nonzero(seen))} frames (first at frame {first}): the joints "
                 f"outside it are guessed")
 
+    def others_warning(self) -> str | None:
+        """One line when somebody else was in view, or None."""
+        if self.others is None or not np.any(self.others):
+            return None
+        first = int(np.asarray(self.frame_indices)[np.flatnonzero(self.others)[0]])
+        return (f"more than one person in view (first at frame {first}): one is lifted, "
+                f"the one followed from the start")
+
     def warnings(self) -> list[str]:
-        """Every warning line for the user: long gaps, a short clip, joints out of view."""
-        return [w for w in (self.gap_warning(), self.short_warning(), self.edge_warning())
-                if w]
+        """Every warning line for the user: long gaps, a short clip, joints out of view,
+        other people in view."""
+        return [w for w in (self.gap_warning(), self.short_warning(), self.edge_warning(),
+                            self.others_warning()) if w]
 
     def __len__(self) -> int:
         return len(self.joints_world)

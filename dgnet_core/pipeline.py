@@ -189,7 +189,8 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
         foot_dirs=foot_directions(det.world[clip.span],
                                   placements[longest].camera_to_world, contacts, world,
                                   fps).astype(np.float32),
-        segments=list(clip.segments) if len(clip.segments) > 1 else None)
+        segments=list(clip.segments) if len(clip.segments) > 1 else None,
+        others=None if det.others is None else det.others[clip.span].copy())
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

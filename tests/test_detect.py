@@ -67,11 +67,15 @@ def test_tracking_detector_uses_one_pose_landmarker_and_never_jumps(monkeypatch)
             return [other, me]
         return t, poses
 
+    crowded = []
     with detect.TrackingDetector(1000, 1000, None, cfg) as det:
         for t in range(12):
             tracked.append(_scripted(det, *frame(t)))
+            crowded.append(det.crowded)
         assert _FakeLandmarker.made == [2, 1]   # full for 5 steady frames, then fast
         assert det.fast_frames == 7
+        # the other person is seen while the full landmarker runs, not by the fast one
+        assert crowded == [True] * 5 + [False] * 7
         # The fast landmarker latches onto the other person: the gate rejects it and the
         # frame goes through a fresh full landmarker, which finds our person.
         tracked.append(_scripted(det, *frame(12, fast_sees_other=True)))
@@ -99,6 +103,7 @@ def test_tracking_detector_without_fast_tracking_keeps_one_landmarker(monkeypatc
                                  detect.DetectorConfig(fast_tracking=False)) as det:
         for t in range(40):
             _scripted(det, t, lambda n: [obs((0.5, 0.5))])
+            assert not det.crowded  # alone in the picture
     assert _FakeLandmarker.made == [2] and det.fast_frames == 0
 
 

@@ -109,3 +109,11 @@ def test_two_people_the_same_person_throughout(videos_dir):
     got, _ = _run(iter_detect_parallel(clip, workers=2, min_chunk=30))
     assert (got.detected == serial.detected).mean() > 0.95
     assert np.median(_gap_px(got, serial)) < 0.02 * serial.height
+    # which frames saw somebody else (MediaPipe finds the second person only in the last
+    # frames, and only the landmarker that looks for everybody reports it): one per frame
+    assert len(got.others) == len(got) and len(serial.others) == len(serial)
+
+
+def test_one_person_no_others(squat):
+    _, serial = squat
+    assert serial.others is not None and not serial.others.any()

@@ -206,7 +206,8 @@ def _kp_conf(det):
 
 def test_short_and_edge_clips_say_so(monkeypatch) -> None:
     """A person seen for 3 frames still lifts, with a line saying it is too short; a person
-    partly out of the picture gets a line naming how many frames and the first one."""
+    partly out of the picture gets a line naming how many frames and the first one; so
+    does somebody else coming into view."""
     from dgnet_core.pipeline import run_pipeline
 
     lifter = tiny_lifter()
@@ -228,3 +229,9 @@ def test_short_and_edge_clips_say_so(monkeypatch) -> None:
     inside = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter,
                           detections=_synthetic_detections(40, [])[1])
     assert inside.warnings() == []
+    crowd = _synthetic_detections(40, [])[1]
+    crowd.others = np.arange(40) >= 25  # somebody else walks in at frame 25
+    crowded = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter,
+                           detections=crowd)
+    assert crowded.warnings() == ["more than one person in view (first at frame 25): one "
+                                  "is lifted, the one followed from the start"]

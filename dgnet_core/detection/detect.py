@@ -167,6 +167,7 @@ class TrackingDetector:
         self._steady = 0        # frames the full landmarker has followed the person
         self._wait = self.config.steady_frames
         self.fast_frames = 0    # frames answered by the fast landmarker (for benchmarks)
+        self.crowded = False    # the last frame's full landmarker saw more than one person
         self._use_fast = (self.config.fast_tracking and self.config.num_poses > 1
                           and self.config.steady_frames > 0)
 
@@ -183,7 +184,9 @@ class TrackingDetector:
         self._fast = self._full = None
 
     def observe(self, rgb: np.ndarray, timestamp_ms: int) -> PoseObservation | None:
-        """The tracked person in this RGB frame, or None."""
+        """The tracked person in this RGB frame, or None. ``crowded`` then says whether
+        the landmarker that sees everybody ran and saw somebody else too."""
+        self.crowded = False
         if self._fast is not None:
             poses = self._fast.detect(rgb, timestamp_ms)
             cand = self.tracker.assess(poses, rgb)
@@ -199,7 +202,9 @@ class TrackingDetector:
             self._fast = None
             self._full = PoseDetector(self.task_path, self.config)
             self._steady = 0
-        pose = self.tracker.choose(self._full.detect(rgb, timestamp_ms), rgb)
+        poses = self._full.detect(rgb, timestamp_ms)
+        self.crowded = len(poses) > 1
+        pose = self.tracker.choose(poses, rgb)
         self._steady = self._steady + 1 if pose is not None else 0
         if self._use_fast and self._steady >= self._wait:
             self._full.close()
@@ -222,6 +227,8 @@ class Detections:
     width: int
     height: int
     source: str
+    others: np.ndarray | None = None  # (N,) bool: somebody else was seen in the frame (by
+    #                                    the landmarker that sees everybody, when it ran)
 
     def __len__(self) -> int:
         return len(self.detected)
@@ -310,6 +317,7 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
         world = GrowingArray((MP_NUM, 3), total)
         found: list[bool] = []
         indices: list[int] = []
+        others: list[bool] = []
         with (TrackingDetector(info.width, info.height, task_path, config, info.fps,
                                tracker) as detector,
               closing(_Prefetch(reader.frames(start, stop))) as frames):
@@ -322,6 +330,7 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
                 world.append(None if pose is None else pose.world)
                 found.append(pose is not None)
                 indices.append(index)
+                others.append(detector.crowded)
                 if len(found) % chunk == 0:
                     yield len(found), max(total, len(found))
     if not found:
@@ -330,7 +339,7 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
     visibility[np.isnan(visibility)] = 0.0
     return Detections(image.array(), visibility, world.array(), np.array(found, bool),
                       np.array(indices, np.int64), info.fps, info.width, info.height,
-                      str(video))
+                      str(video), np.array(others, bool))
 
 
 def detect_video(video: str | Path, start: int = 0, stop: int | None = None,

@@ -131,18 +131,24 @@ def _engine_only_main() -> Iterator[None]:
             setattr(main, k, v)
 
 
+def _others(d: Detections) -> np.ndarray:
+    return np.zeros(len(d), bool) if d.others is None else d.others
+
+
 def _slice(d: Detections, first: int) -> Detections:
     """The frames of ``d`` from frame number ``first`` on."""
     keep = d.frame_indices >= first
     return Detections(d.image[keep], d.visibility[keep], d.world[keep], d.detected[keep],
-                      d.frame_indices[keep], d.fps, d.width, d.height, d.source)
+                      d.frame_indices[keep], d.fps, d.width, d.height, d.source,
+                      _others(d)[keep])
 
 
 def _join(parts: list[Detections]) -> Detections:
     p0 = parts[0]
     return Detections(*(np.concatenate([getattr(p, k) for p in parts])
                         for k in ("image", "visibility", "world", "detected", "frame_indices")),
-                      p0.fps, p0.width, p0.height, p0.source)
+                      p0.fps, p0.width, p0.height, p0.source,
+                      np.concatenate([_others(p) for p in parts]))
 
 
 def _observations(d: Detections) -> Iterator[PoseObservation | None]:

@@ -7,7 +7,8 @@ Owns the on-disk layout of results:
   ``contacts``, ``detected``, ``frame_indices``, ``intrinsics``, ``gaps``, and
   ``rest_offsets`` (17, 3), the clip's body, ``joints_lifted``, the network's
   root-relative output before placement, ``foot_dirs``, heel -> toe directions, and
-  ``segments`` (K, 2), the stretches between long gaps, when the result has them), scalars
+  ``segments`` (K, 2), the stretches between long gaps, when the result has them;
+  ``others`` (N,) bool, frames where somebody else was in view), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
@@ -68,6 +69,8 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
            if getattr(result, k, None) is not None},
         **({} if not getattr(result, "segments", None) else
            {"segments": np.asarray(result.segments, np.int64).reshape(-1, 2)}),
+        **({} if getattr(result, "others", None) is None else
+           {"others": np.asarray(result.others, bool)}),
     }
 
 
@@ -103,7 +106,8 @@ def load_npz(path: str | Path) -> LiftResult:
         gaps=[(int(s), int(e)) for s, e in a["gaps"]], source=str(a.get("source", "")),
         rest_offsets=a.get("rest_offsets"), joints_lifted=a.get("joints_lifted"),
         foot_dirs=a.get("foot_dirs"),
-        segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None)
+        segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None,
+        others=a.get("others"))
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:
