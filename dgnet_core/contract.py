@@ -84,12 +84,12 @@ class PipelineOptions:
     workers: int = option(0, flag="--workers", metavar="N", minimum=0, maximum=64,
                           label="Detection Workers",
                           help="processes detecting parts of the clip side by side (0: one "
-                          "per core, up to 4; 1: all in this process)",
+                          "per two cores, up to 4; 1: all in this process)",
                           description="processes that detect parts of the clip side by side "
-                          "(0 = one per core)")
+                          "(0 = one per two cores)")
     flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
-                                   "augmentation (default: on only for left/right-symmetric "
-                                   "models)")
+                                   "augmentation (default: on for root_ray and "
+                                   "left/right-symmetric models)")
     cleanup: bool = option(True, flag="--no-cleanup", help="place frame by frame: no fixed "
                            "body, limb limits, per-clip depth, contact floor or upright fix")
     foot_lock: bool = option(True, flag="--no-foot-lock", label="Foot Locking",

@@ -117,3 +117,8 @@ def test_two_people_the_same_person_throughout(videos_dir):
 def test_one_person_no_others(squat):
     _, serial = squat
     assert serial.others is not None and not serial.others.any()
+
+
+def test_default_workers_one_per_two_cores():
+    # one serial detection keeps about 1.5 cores busy: 2 cores gain nothing from a second
+    assert [parallel.default_workers(c) for c in (1, 2, 3, 4, 8, 16)] == [1, 1, 1, 2, 4, 4]

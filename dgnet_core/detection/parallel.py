@@ -1,11 +1,14 @@
 """Detection on several cores: a clip cut into consecutive chunks, one worker process each,
 stitched back in order.
 
-MediaPipe's landmarker keeps about one core busy, so a clip is cut into ``workers``
-consecutive chunks (``plan_chunks``) and each is detected by its own spawned process
-running the serial detector (``detect.iter_detect``). A chunk's worker starts ``warmup``
-frames early so that MediaPipe's own tracking and the person tracker have settled by the
-chunk's first frame, and hands back its ``Detections`` and its ``PersonTracker``.
+One serial detection keeps about one and a half cores busy (MediaPipe's own threads, the
+decoding thread and the lifting beside it: 8.3 CPU-s in 6.1 s wall for a 10 s 1080p clip),
+so the default is one worker per two cores (``default_workers``: on a 2-core machine the
+serial path, which measured as fast as two workers there; docs/BENCHMARKS.md). A clip is
+cut into ``workers`` consecutive chunks (``plan_chunks``) and each is detected by its own
+spawned process running the serial detector (``detect.iter_detect``). A chunk's worker
+starts ``warmup`` frames early so that MediaPipe's own tracking and the person tracker have
+settled by the chunk's first frame, and hands back its ``Detections`` and its ``PersonTracker``.
 
 Stitching, in order: a chunk is kept when its warm-up frames follow the same person as the
 chunk before over those frames (``same_person``). Otherwise (a fresh tracker starts with
@@ -40,16 +43,19 @@ from .video import probe_video
 
 WARMUP = 15            # frames each worker detects before its chunk
 MIN_CHUNK = 60         # frames per worker at least (shorter clips use fewer workers)
-MAX_WORKERS = 4        # the default: one worker per core, up to this
+MAX_WORKERS = 4        # the default: one worker per two cores, up to this
+CORES_PER_WORKER = 2   # one serial detection keeps about 1.5 cores busy
 SAME_PERSON = 0.25     # mean landmark distance over the person's box diagonal
 _VISIBLE = 0.5
 
 _progress = None  # in a worker process only: the shared frame counter (``_init_worker``)
 
 
-def default_workers() -> int:
-    """One worker per core, at most ``MAX_WORKERS``."""
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+def default_workers(cores: int | None = None) -> int:
+    """One worker per ``CORES_PER_WORKER`` cores (of ``cores``, default this machine's), at
+    least 1 (the serial path) and at most ``MAX_WORKERS``."""
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    return max(1, min(cores // CORES_PER_WORKER, MAX_WORKERS))
 
 
 def plan_chunks(start: int, stop: int, workers: int, min_chunk: int = MIN_CHUNK
