@@ -7,12 +7,13 @@ person's. Frame by frame the baked rig is read back (pose bones' world matrices)
 the frames where the lift says a foot is planted (``LiftResult.contacts``):
 
 * grounded: the share of those frames in which that foot's lowest point (the shin's tail
-  and the foot bone's head and tail) is within -3..+5 cm of the rig's floor (its lowest
-  rest point);
+  and the foot bone's head and tail) is within -3..+5 cm of where those points rest on the
+  rig's floor (their lowest height in the rest pose: 0 on the add-on's and the Mixamo
+  rig, 1.7 cm on Rigify, whose heel bone carries the foot);
 * slide: the mean horizontal speed of that ankle (cm/s), contact frames whose neighbours
   are in contact too;
 * below: the share of all frames in which a foot's lowest point is more than 3 cm under
-  the floor;
+  the rig's floor (its lowest rest point);
 * Rigify spine: the largest angle between a deform spine bone as baked and the same bone
   turned by the lifted body part it belongs to (``spine_error``).
 
@@ -146,9 +147,18 @@ def spine_error(bpy, ctx, obj, frames, joints) -> float:
 def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
     """Grounded share, slide and below-floor share of a baked rig (see the module)."""
     mw = obj.matrix_world
+    # Each foot's floor: the lowest of its measured points in the rest pose (a Rigify foot's
+    # points rest 1.7 cm up, its heel bone on the floor), so a planted foot at its rest
+    # height counts 0 on every rig.
     rest = np.array([np.array(mw @ p) for b in obj.data.bones
                      for p in (b.head_local, b.tail_local)])
-    floor = float(rest[:, 2].min())
+    floor = float(rest[:, 2].min())  # the rig's floor: its lowest rest point
+    floors = []
+    for shin, foot in LEGS[rig]:
+        pts = [obj.data.bones[shin].tail_local]
+        if foot in obj.data.bones:
+            pts += [obj.data.bones[foot].head_local, obj.data.bones[foot].tail_local]
+        floors.append(min(float((mw @ p)[2]) for p in pts))
     ankles, lowest = [], []
     for f in frames:
         ctx.scene.frame_set(int(f))
@@ -159,7 +169,7 @@ def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
                 pb = obj.pose.bones[foot]
                 pts += [np.array(mw @ pb.head), np.array(mw @ pb.tail)]
             a_f.append(pts[0])
-            l_f.append(min(p[2] for p in pts) - floor)
+            l_f.append(min(p[2] for p in pts) - floors[len(l_f)])
         ankles.append(a_f)
         lowest.append(l_f)
     ankles, lowest = np.array(ankles), np.array(lowest)
@@ -172,10 +182,14 @@ def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
     if os.environ.get("BAKE_QUALITY_DEBUG"):
         print(rig, "lowest min/median per foot", lowest.min(0).round(3),
               np.median(lowest, 0).round(3), "contact lowest median",
-              [np.median(lowest[c[:, k], k]).round(3) for k in range(2)], file=sys.stderr)
+              [np.median(lowest[c[:, k], k]).round(3) for k in range(2)],
+              "contact frames outside the band (frame, foot, height)",
+              [(int(f), int(k), round(float(lowest[f, k]), 3))
+               for f, k in zip(*np.nonzero(c & ~grounded))], file=sys.stderr)
     return {"grounded": float(grounded[c].mean()) if c.any() else float("nan"),
             "slide_cm_s": float(speed[core].mean() * 100) if core.any() else float("nan"),
-            "below": float((lowest.min(axis=1) < -0.03).mean())}
+            # under the rig's floor itself, not the feet's rest height
+            "below": float(((lowest + np.array(floors) - floor).min(axis=1) < -0.03).mean())}
 
 
 def _main() -> int:
