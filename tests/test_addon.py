@@ -26,10 +26,10 @@ import os
 import shutil
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
+from blender_session import checks, enable_source_addon
 from script_results import run_result_script
 
 from dgnet_core.roles import ALL_ROLES, ROLES
@@ -407,20 +407,10 @@ def _group_scene(args: dict) -> dict:
 
     res: dict = {}
 
-    def check(name):
-        def deco(fn):
-            try:
-                res[name] = fn()
-            except Exception:  # noqa: BLE001 - reported to pytest
-                res[name] = {"error": traceback.format_exc()[-3000:]}
-            return fn
-        return deco
+    check = checks(res)
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.extensions.repos.new(
-        name="Lift Test", module="lift_test", custom_directory=args["repo"])
-    pkg = "bl_ext.lift_test.lift_video"
-    mod = addon_utils.enable(pkg, default_set=True, handle_error=None)
+    pkg = enable_source_addon(args["repo"])
+    mod = sys.modules[pkg]
     bake = sys.modules[pkg + ".bake"]
     operators = sys.modules[pkg + ".operators"]
     ctx = bpy.context
@@ -978,7 +968,6 @@ def _group_headless(args: dict) -> dict:
 def _group_footage(args: dict) -> dict:
     """The camera from a movie clip or the panel, the Blender CLI's camera flags,
     and headless runs on a stream-copy cut, with a failing exporter and with bad settings."""
-    import addon_utils
     import bpy
     import cv2
     import numpy as np
@@ -987,20 +976,9 @@ def _group_footage(args: dict) -> dict:
     out = Path(args["out"])
     out.mkdir(parents=True, exist_ok=True)
 
-    def check(name):
-        def deco(fn):
-            try:
-                res[name] = fn()
-            except Exception:  # noqa: BLE001 - reported to pytest
-                res[name] = {"error": traceback.format_exc()[-3000:]}
-            return fn
-        return deco
+    check = checks(res)
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.extensions.repos.new(
-        name="Lift Test", module="lift_test", custom_directory=args["repo"])
-    pkg = "bl_ext.lift_test.lift_video"
-    addon_utils.enable(pkg, default_set=True, handle_error=None)
+    pkg = enable_source_addon(args["repo"])
     operators = sys.modules[pkg + ".operators"]
     panels = sys.modules[pkg + ".panels"]
     cli = sys.modules[pkg + ".cli"]

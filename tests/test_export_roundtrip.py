@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
+from blender_session import checks, enable_source_addon
 from script_results import run_result_script
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,20 +165,9 @@ def main(args: dict) -> dict:
 
     res: dict = {}
 
-    def check(name):
-        def deco(fn):
-            try:
-                res[name] = fn()
-            except Exception:  # noqa: BLE001 - reported to pytest
-                res[name] = {"error": traceback.format_exc()[-3000:]}
-            return fn
-        return deco
+    check = checks(res)
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.extensions.repos.new(
-        name="Lift Test", module="lift_test", custom_directory=args["repo"])
-    pkg = "bl_ext.lift_test.lift_video"
-    addon_utils.enable(pkg, default_set=True, handle_error=None)
+    pkg = enable_source_addon(args["repo"])
     bake = sys.modules[pkg + ".bake"]
     ctx = bpy.context
     out = Path(args["out"])
