@@ -173,7 +173,7 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     rep = bake.apply_result(context, result, settings)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
-        files = export(context, rep.obj, rep.action, args.out / clip.stem, formats)
+        files = export(context, rep.obj, args.out / clip.stem, formats)
     finally:  # leave the session as it was for the next clip
         if target is None:
             arm = rep.obj.data

@@ -20,7 +20,8 @@ from dgnet_core.errors import LiftError
 
 from .console import console_silenced, operator_error
 
-__all__ = ["EXPORT_FORMATS", "ExportError", "deform_copy", "export", "operator_error"]
+__all__ = ["EXPORT_FORMATS", "SUFFIXES", "ExportError", "deform_copy", "export",
+           "operator_error"]
 
 
 EXPORT_FORMATS = ("blend", "fbx", "gltf", "bvh")
@@ -39,7 +40,7 @@ def _select_only(context, obj) -> None:
     context.view_layer.objects.active = obj
 
 
-def export(context, obj, action, path_stem: Path, formats: list[str],
+def export(context, obj, path_stem: Path, formats: list[str],
            frames: tuple[int, int] | None = None) -> list[str]:
     """Write the animated ``obj`` in each format; returns the files written.
 
@@ -93,12 +94,11 @@ def _export_one(context, obj, fmt: str, out: Path) -> None:
     try:
         with context.temp_override(active_object=src, object=src, selected_objects=[src]):
             _write(context, src, fmt, out, sampled=copy is not None)
-    finally:
+    finally:  # ``export`` puts the user's selection back
         if copy is not None:
             arm = copy.data
             bpy.data.objects.remove(copy)
             bpy.data.armatures.remove(arm)
-        _select_only(context, obj)
 
 
 def _write(context, src, fmt: str, out: Path, sampled: bool) -> None:

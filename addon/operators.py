@@ -20,7 +20,7 @@ from dgnet_core.roles import ALL_ROLES
 
 from . import bake, job, options
 from . import rig as rigmod
-from .exports import export
+from .exports import SUFFIXES, export
 
 
 def error_message(exc: BaseException) -> str:
@@ -349,13 +349,14 @@ class LIFTVIDEO_OT_export(bpy.types.Operator):
             return {"CANCELLED"}
         action = obj.animation_data.action
         stem = Path(bpy.path.abspath(self.filepath))
-        stem = stem.with_suffix("") if stem.suffix.lower() in (".fbx", ".glb", ".bvh") else stem
+        if stem.suffix.lower() in SUFFIXES.values():  # a file name picked: its stem
+            stem = stem.with_suffix("")
         if not stem.parent.is_dir():
             self.report({"ERROR"}, f"no such folder: {stem.parent}")
             return {"CANCELLED"}
         first, last = (int(round(v)) for v in action.frame_range)
         try:
-            files = export(context, obj, action, stem, sorted(self.formats), (first, last))
+            files = export(context, obj, stem, sorted(self.formats), (first, last))
         except LiftError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

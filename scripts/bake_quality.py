@@ -144,6 +144,16 @@ def spine_error(bpy, ctx, obj, frames, joints) -> float:
     return max(e for e, _ in worst.values())
 
 
+def _foot_points(mw, bones, shin: str, foot: str, suffix: str = "") -> np.ndarray:
+    """World points of one foot (the shin's tail first, then the foot bone's head and tail
+    where the rig has one) from ``bones``: pose bones (posed) or, with ``suffix`` "_local",
+    armature bones (rest)."""
+    pts = [getattr(bones[shin], "tail" + suffix)]
+    if foot in bones:
+        pts += [getattr(bones[foot], "head" + suffix), getattr(bones[foot], "tail" + suffix)]
+    return np.array([np.array(mw @ p) for p in pts])
+
+
 def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
     """Grounded share, slide and below-floor share of a baked rig (see the module)."""
     mw = obj.matrix_world
@@ -153,25 +163,14 @@ def measure(bpy, ctx, obj, rig: str, frames, contacts) -> dict:
     rest = np.array([np.array(mw @ p) for b in obj.data.bones
                      for p in (b.head_local, b.tail_local)])
     floor = float(rest[:, 2].min())  # the rig's floor: its lowest rest point
-    floors = []
-    for shin, foot in LEGS[rig]:
-        pts = [obj.data.bones[shin].tail_local]
-        if foot in obj.data.bones:
-            pts += [obj.data.bones[foot].head_local, obj.data.bones[foot].tail_local]
-        floors.append(min(float((mw @ p)[2]) for p in pts))
+    floors = [_foot_points(mw, obj.data.bones, shin, foot, "_local")[:, 2].min()
+              for shin, foot in LEGS[rig]]
     ankles, lowest = [], []
     for f in frames:
         ctx.scene.frame_set(int(f))
-        a_f, l_f = [], []
-        for shin, foot in LEGS[rig]:
-            pts = [np.array(mw @ obj.pose.bones[shin].tail)]
-            if foot in obj.pose.bones:
-                pb = obj.pose.bones[foot]
-                pts += [np.array(mw @ pb.head), np.array(mw @ pb.tail)]
-            a_f.append(pts[0])
-            l_f.append(min(p[2] for p in pts) - floors[len(l_f)])
-        ankles.append(a_f)
-        lowest.append(l_f)
+        pts = [_foot_points(mw, obj.pose.bones, shin, foot) for shin, foot in LEGS[rig]]
+        ankles.append([p[0] for p in pts])
+        lowest.append([p[:, 2].min() - fl for p, fl in zip(pts, floors)])
     ankles, lowest = np.array(ankles), np.array(lowest)
     fps = ctx.scene.render.fps / ctx.scene.render.fps_base
     speed = np.linalg.norm(np.gradient(ankles[..., :2], axis=0), axis=-1) * fps

@@ -624,7 +624,7 @@ def _group_scene(args: dict) -> dict:
 
         exports = sys.modules[pkg + ".exports"]
         ctx.scene.frame_start, ctx.scene.frame_end = int(rep.frames[0]), int(rep.frames[1])
-        out = exports.export(ctx, rig, rep.action, Path(tempfile.mkdtemp()) / "rigify", ["bvh"])
+        out = exports.export(ctx, rig, Path(tempfile.mkdtemp()) / "rigify", ["bvh"])
         text = Path(out[0]).read_text().split("MOTION")[0].split()
         names = [text[i + 1] for i, t in enumerate(text) if t in ("ROOT", "JOINT")]
         deform = sorted(b.name for b in rig.data.bones if b.use_deform)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .renders import rendered_clips
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -46,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     base = MotionOptions(anchor_feet=not a.no_anchor)
     weights = [float(w) for w in a.weights.split(",")]
-    videos = sorted(a.renders.glob("**/*.mp4"))
-    if not videos:
-        raise FileNotFoundError(f"no rendered clips (*.mp4 with their .npz) under {a.renders}")
+    videos = rendered_clips(a.renders)
     errs = {w: [] for w in weights}
     tilts = {w: [] for w in weights}
     print("| clip | " + " | ".join(f"w={w:g} MPJPE / tilt" for w in weights) + " |")

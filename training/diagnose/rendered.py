@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .renders import rendered_clips
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 NAMES = ("pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "spine",
@@ -86,11 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from dgnet_core.lifting.backend import load_lifter
 
-    videos = sorted(v for v in args.renders.rglob("*.mp4") if v.with_suffix(".npz").is_file())
-    if not videos:
-        print(f"error: no rendered clip (<clip>.mp4 with <clip>.npz) under {args.renders}",
-              file=sys.stderr)
-        return 2
+    videos = rendered_clips(args.renders)
     lifter = load_lifter(args.model, threads=1)  # None: the shipped model
     methods = ("ours", "ours, GT 2D", "MediaPipe")
     print("| clip | " + " | ".join(f"{m} PA-MPJPE" for m in methods)

@@ -13,12 +13,13 @@ between two frames (degrees per frame) of the truth, the lift and MediaPipe.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from dgnet_core.skeleton import LHIP, LSHO, RHIP, RSHO, mediapipe_to_h36m
+
+from .renders import rendered_clips
 
 
 def yaw_deg(joints: np.ndarray, left: int, right: int) -> np.ndarray:
@@ -58,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from dgnet_core.contract import PipelineOptions
     from dgnet_core.pipeline import run_pipeline
 
-    videos = sorted(v for v in args.renders.rglob("*.mp4") if v.with_suffix(".npz").is_file())
-    if not videos:
-        print(f"error: no rendered clip (<clip>.mp4 with <clip>.npz) under {args.renders}",
-              file=sys.stderr)
-        return 2
+    videos = rendered_clips(args.renders)
     cols = ["hips ours error", "hips mediapipe error", "shoulders ours error",
             "shoulders mediapipe error", "hips truth fastest", "hips ours fastest",
             "hips mediapipe fastest"]
