@@ -76,3 +76,20 @@ def test_mirror_image_gives_the_mirrored_pose(clips) -> None:
         b = flip_pose(lifter.lift(m, None, w, h, intrinsics=K))
         dist.append(np.linalg.norm(a - b, axis=-1).mean())
     assert np.mean(dist) * 1000 < 40
+
+
+def test_grid_report_separates_cut_bodies_from_whole_ones() -> None:
+    """The position table says which rows hold bodies cut by the picture's edge, and the
+    worst cell among whole bodies."""
+    from training.position_bench import PositionResult, position_markdown
+
+    fr = (0.1, 0.5, 0.9)
+    cells = {"16:9": np.array([[70.0, 60.0, 61.0], [50.0, 48.0, 52.0], [65.0, 55.0, 66.0]])}
+    cut = {"16:9": np.array([[0.9, 0.9, 0.9], [0.0, 0.0, 0.02], [0.8, 0.8, 0.8]])}
+    res = PositionResult(fr, cells, 10, cut)
+    assert res.worst("16:9") == (70.0, 0.1, 0.1)
+    assert res.worst("16:9", whole_only=True) == (52.0, 0.9, 0.5)
+    md = position_markdown(res)
+    assert "by row (mean over the row): y 10% 90%, y 50% 1%, y 90% 80%" in md
+    assert "Whole bodies (cells with at most 5% of the poses cut): worst 52.0 mm at x 90%, " \
+           "y 50% (1.08 x centre)" in md

@@ -14,7 +14,7 @@ per cell, read as the product reads it (the mean over the overlapping windows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +33,26 @@ SNIPPET = 3                                    # frames either side of an evalua
 
 @dataclass
 class PositionResult:
-    """P1 (mm) per grid cell for each frame shape: ``cells[shape][row, col]``."""
+    """P1 (mm) per grid cell for each frame shape: ``cells[shape][row, col]``; ``cut``: the
+    share of the poses with a joint outside the picture in each cell (the body cut by an
+    edge; the lift receives those joints as missing)."""
 
     fractions: tuple[float, ...]
     cells: dict[str, np.ndarray]
     poses: int
+    cut: dict[str, np.ndarray] = field(default_factory=dict)
+    whole: float = 0.05   # at most this share cut: a cell of whole bodies
 
     def centre(self, shape: str) -> float:
         k = len(self.fractions) // 2
         return float(self.cells[shape][k, k])
 
-    def worst(self, shape: str) -> tuple[float, float, float]:
-        """(P1, x fraction, y fraction) of the worst cell."""
+    def worst(self, shape: str, whole_only: bool = False) -> tuple[float, float, float]:
+        """(P1, x fraction, y fraction) of the worst cell (``whole_only``: among the cells
+        of whole bodies)."""
         g = self.cells[shape]
+        if whole_only:
+            g = np.where(self.cut[shape] <= self.whole, g, -np.inf)
         r, c = np.unravel_index(int(np.argmax(g)), g.shape)
         return float(g[r, c]), self.fractions[c], self.fractions[r]
 
@@ -108,6 +115,7 @@ def run_position(net, data: h36m.H36MData, *, frame_step: int = 400, depth: floa
     snippets = np.stack(held_out_snippets(data, frame_step))
     centre = np.arange(len(snippets)) * (2 * SNIPPET + 1) + SNIPPET
     cells = {k: np.zeros((len(fractions), len(fractions))) for k in shapes}
+    cut = {k: np.zeros((len(fractions), len(fractions))) for k in shapes}
     bar = tqdm(total=len(shapes) * len(fractions) ** 2, unit="cell", disable=not progress)
     for shape in shapes:
         w, h = SHAPES[shape]
@@ -117,9 +125,12 @@ def run_position(net, data: h36m.H36MData, *, frame_step: int = 400, depth: floa
                                     net.cfg.num_frames)
                 pred = predict(net, ds, centre, device=device, aggregate="mean")
                 cells[shape][r, c] = float(mpjpe(pred, ds.targets[centre]).mean() * 1000)
+                px = place(snippets, fx, fy, w, h, depth)[0][:, SNIPPET]
+                outside = ((px < 0) | (px > np.array([w - 1, h - 1]))).any(-1).any(-1)
+                cut[shape][r, c] = float(outside.mean())
                 bar.update(1)
     bar.close()
-    return PositionResult(tuple(fractions), cells, len(snippets))
+    return PositionResult(tuple(fractions), cells, len(snippets), cut)
 
 
 def position_markdown(res: PositionResult) -> str:
@@ -136,6 +147,16 @@ def position_markdown(res: PositionResult) -> str:
                   "|---|" + "---:|" * len(res.fractions)]
         for r, fy in enumerate(res.fractions):
             lines.append(f"| {fy:.0%} | " + " | ".join(f"{v:.1f}" for v in g[r]) + " |")
+        if shape in res.cut:
+            cut = res.cut[shape]
+            lines += ["", "Poses with a joint outside the picture, by row (mean over the "
+                      "row): " + ", ".join(f"y {fy:.0%} {cut[r].mean():.0%}"
+                                           for r, fy in enumerate(res.fractions))]
+            if (cut <= res.whole).any():
+                w_mm, wx, wy = res.worst(shape, whole_only=True)
+                lines.append(f"Whole bodies (cells with at most {res.whole:.0%} of the poses "
+                             f"cut): worst {w_mm:.1f} mm at x {wx:.0%}, y {wy:.0%} "
+                             f"({w_mm / centre:.2f} x centre)")
         lines.append("")
     return "\n".join(lines)
 
