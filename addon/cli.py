@@ -10,7 +10,9 @@ The engine's flags are ``python -m dgnet_core lift``'s, from the same schema
 (``dgnet_core.cli.add_pipeline_arguments``): ``--fov``/``--focal``, ``--smoothing``,
 ``--max-gap``, ``--frame-start``/``--frame-end`` (video frames, both inclusive),
 ``--backend``, ``--device auto|cpu|cuda``, ``--model``, ``--task``, ``--no-flip``,
-``--no-cleanup``, ``--no-foot-lock``, ``-q``/``-v``; the bake's come from
+``--no-cleanup``, ``--no-foot-lock``, ``--people N|all`` (one armature, action and set of
+files ``<clip>_person<K>`` per person, one ``<clip>.blend`` with everybody), ``-q``/``-v``;
+the bake's come from
 ``BakeOptions``; both are turned into settings by ``options.build_run``, as the
 operator's are. Before any clip is read the output folder, the camera, the device and the
 model file are checked: a problem there is one line
@@ -41,12 +43,12 @@ from dgnet_core.cli import (
 from dgnet_core.contract import PipelineOptions
 from dgnet_core.errors import LiftError, one_line
 from dgnet_core.lifting.backend import resolve_runtime
-from dgnet_core.pipeline import PipelineJob
+from dgnet_core.people import job_results, make_job
 from dgnet_core.preflight import check_output_dir
 from dgnet_core.retarget.rigmaps import RigMap
 from dgnet_core.schema import add_arguments, from_values
 
-from . import bake, job, options
+from . import bake, crowd, job, options
 from . import rig as rigmod
 from .bake_options import BakeOptions
 from .console import quiet_native_logs
@@ -147,7 +149,7 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
     scene = context.scene
     source = job.file_source(clip, scene)
     pipeline_options, settings = options.build_run(vars(args), source, target, custom)
-    lift = PipelineJob(clip, pipeline_options)
+    lift = make_job(clip, pipeline_options)
     last = -1.0
     try:
         while True:
@@ -162,30 +164,47 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
                 last = p.fraction
     finally:
         lift.close()  # joins the pipeline's threads however the loop ends
-    result = lift.result
-    warnings = result.warnings()
+    results, warnings = job_results(lift)
     for warning in warnings:
         say(f"  warning: {clip.name}: {warning}")
     # Exports run at the video's own frame rate (one key per video frame) unless
     # --keep-scene-fps.
-    options.fit_frame_ratio(settings, scene, result.fps)
+    options.fit_frame_ratio(settings, scene, results[0].fps)
     prev_action = target.animation_data.action if target and target.animation_data else None
-    rep = bake.apply_result(context, result, settings)
+    if results[0].person is None:
+        reports = [bake.apply_result(context, results[0], settings)]
+    else:
+        reports = crowd.bake_people(context, results, settings)
+    files = []
     try:
         args.out.mkdir(parents=True, exist_ok=True)
-        files = export(context, rep.obj, args.out / clip.stem, formats)
+        if results[0].person is None:
+            files += export(context, reports[0].obj, args.out / clip.stem, formats)
+        else:  # one .blend with everybody, the other files per person
+            for r, rep in zip(results, reports):
+                each = [f for f in formats if f != "blend"]
+                if each:
+                    files += export(context, rep.obj, args.out / f"{clip.stem}_person"
+                                    f"{r.person}", each)
+            if "blend" in formats:
+                files += export(context, reports[0].obj, args.out / clip.stem, ["blend"])
     finally:  # leave the session as it was for the next clip
-        if target is None:
-            arm = rep.obj.data
-            bpy.data.objects.remove(rep.obj)
-            bpy.data.armatures.remove(arm)
-        else:
+        for rep in reports:
+            if target is None or rep.obj is not target:
+                arm = rep.obj.data
+                bpy.data.objects.remove(rep.obj)
+                if target is None:
+                    bpy.data.armatures.remove(arm)
+            bpy.data.actions.remove(rep.action)
+        if target is not None:
             target.animation_data.action = prev_action
-        bpy.data.actions.remove(rep.action)
-    return {"clip": str(clip), "ok": True, "frames": len(result), "files": files,
-            "rig_type": rep.rig_type, "seconds": round(time.perf_counter() - t0, 2),
-            "segments": [[int(result.frame_indices[a]), int(result.frame_indices[b - 1])]
-                         for a, b in result.segment_bounds()],
+    people = [{"person": r.person, "frames": len(r),
+               "segments": [[int(r.frame_indices[a]), int(r.frame_indices[b - 1])]
+                            for a, b in r.segment_bounds()]} for r in results]
+    return {"clip": str(clip), "ok": True, "frames": len(results[0]), "files": files,
+            "rig_type": reports[0].rig_type, "seconds": round(time.perf_counter() - t0, 2),
+            "segments": people[0]["segments"],
+            **({"people": people} if results[0].person is not None else {}),
             **({"warnings": warnings} if warnings else {})}
 
 

@@ -14,11 +14,11 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from dgnet_core.errors import LiftError
-from dgnet_core.pipeline import PipelineJob
+from dgnet_core.people import job_results, make_job
 from dgnet_core.retarget.rigmaps import RIG_LABELS, RigMap, alias_map, detect_rig_type, preset_map
 from dgnet_core.roles import ALL_ROLES
 
-from . import bake, job, options
+from . import bake, crowd, job, options
 from . import rig as rigmod
 from .exports import SUFFIXES, export
 
@@ -71,8 +71,8 @@ class LiftRunner:
             rigmod.resolve_map(target, self.settings.rig_type, self.settings.custom_map)
         if not self.source.path.is_file():
             raise LiftError(f"video not found: {self.source.path}")
-        self.job = PipelineJob(self.source.path, pipeline_options)
-        self.report: bake.BakeReport | None = None
+        self.job = make_job(self.source.path, pipeline_options)
+        self.reports: list[bake.BakeReport] = []
 
     # progress display -------------------------------------------------------------
     def show(self, context: bpy.types.Context) -> None:
@@ -111,17 +111,20 @@ class LiftRunner:
         """Advance the pipeline; True when the result is ready (then call ``finish``)."""
         return self.job.step(budget_s)
 
-    def finish(self, context: bpy.types.Context) -> bake.BakeReport:
-        result = self.job.result
+    def finish(self, context: bpy.types.Context) -> list[bake.BakeReport]:
+        results, _ = job_results(self.job)
         render = context.scene.render
         before = (render.fps, render.fps_base)
-        options.fit_frame_ratio(self.settings, context.scene, result.fps)
+        options.fit_frame_ratio(self.settings, context.scene, results[0].fps)
         try:
-            self.report = bake.apply_result(context, result, self.settings)
+            if results[0].person is None:
+                self.reports = [bake.apply_result(context, results[0], self.settings)]
+            else:
+                self.reports = crowd.bake_people(context, results, self.settings)
         except Exception:
             render.fps, render.fps_base = before  # a failed bake leaves the scene as it was
             raise
-        return self.report
+        return self.reports
 
     def cancel(self) -> None:
         self.job.close()
@@ -164,15 +167,16 @@ class LIFTVIDEO_OT_lift(bpy.types.Operator):
 
     def _done(self, context) -> set[str]:
         try:
-            rep = self._runner.finish(context)
+            reports = self._runner.finish(context)
         except Exception as exc:  # noqa: BLE001
             return self._fail(context, exc)
         self._runner.end(context)
-        f0, f1 = rep.frames
-        self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on {rep.obj.name!r} "
-                              f"({RIG_LABELS.get(rep.rig_type, rep.rig_type)}, "
-                              f"frames {f0:.0f}-{f1:.0f})")
-        for warning in self._runner.job.result.warnings():
+        for rep in reports:
+            f0, f1 = rep.frames
+            self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on "
+                                  f"{rep.obj.name!r} ({RIG_LABELS.get(rep.rig_type, rep.rig_type)}"
+                                  f", frames {f0:.0f}-{f1:.0f})")
+        for warning in job_results(self._runner.job)[1]:
             self.report({"WARNING"}, f"Lift Video: {warning}")
         return {"FINISHED"}
 

@@ -65,6 +65,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
     bone_map_path: StringProperty(name="Bone Map File", subtype="FILE_PATH")
     smoothing: EnumProperty(**prop_kwargs(PipelineOptions, "smoothing"))
     foot_lock: BoolProperty(**prop_kwargs(PipelineOptions, "foot_lock"))
+    people: IntProperty(**prop_kwargs(PipelineOptions, "people"))
     root_motion: BoolProperty(**prop_kwargs(BakeOptions, "root_motion"))
     scale_to_rig: BoolProperty(**prop_kwargs(BakeOptions, "scale_to_rig"))
     use_frame_range: BoolProperty(name="Frame Range", default=False,

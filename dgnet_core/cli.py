@@ -118,26 +118,41 @@ def progress_bar(enabled: bool = True) -> Iterator[ProgressCallback | None]:
             bar.close()
 
 
+def _summary(result) -> str:
+    filled = sum(e - s for s, e in result.gaps)
+    return (f"{len(result)} frames ({int(result.frame_indices[0])}-"
+            f"{int(result.frame_indices[-1])}) at {result.fps:g} fps, {filled} filled in "
+            f"{len(result.gaps)} gaps")
+
+
 def cmd_lift(args: argparse.Namespace) -> int:
     from .formats.results import save_outputs
     from .lifting.backend import resolve_runtime
-    from .pipeline import run_pipeline
 
     formats = parse_formats(args.formats)  # fail before the long job
     options = options_from_args(args)
     check_output_dir(args.out)  # before the job, not after minutes of work
     resolve_runtime(options.model_path, options.backend, options.device)  # device, model
     with native_stderr_silenced(not args.verbose), progress_bar(not args.quiet) as show:
-        result = run_pipeline(args.video, options, progress=show)
-    paths = save_outputs(result, args.out, formats, stem=args.video.stem)
-    for warning in result.warnings():
+        if options.people == 1:
+            from .pipeline import run_pipeline
+
+            results = [run_pipeline(args.video, options, progress=show)]
+            warnings = results[0].warnings()
+        else:
+            from .people import run_people
+
+            crowd = run_people(args.video, options, progress=show)
+            results, warnings = list(crowd), crowd.warnings()
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    filled = sum(e - s for s, e in result.gaps)
-    print(f"{len(result)} frames ({int(result.frame_indices[0])}-"
-          f"{int(result.frame_indices[-1])}) at {result.fps:g} fps, {filled} filled in "
-          f"{len(result.gaps)} gaps")
-    for p in paths:
-        print(f"wrote {p}")
+    for r in results:
+        stem = args.video.stem if r.person is None else f"{args.video.stem}_person{r.person}"
+        paths = save_outputs(r, args.out, formats, stem=stem)
+        who = "" if r.person is None else f"person {r.person}: "
+        print(who + _summary(r))
+        for p in paths:
+            print(f"wrote {p}")
     return 0
 
 

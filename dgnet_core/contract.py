@@ -45,6 +45,19 @@ DEVICES = (
 )
 
 
+MAX_PEOPLE = 6  # the most people one run follows (MediaPipe looks for one more)
+
+
+def parse_people(text: str) -> int:
+    """``--people`` on a command line: a count, or ``all`` (0: everybody seen)."""
+    if str(text).strip().lower() == "all":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--people takes a number or 'all', got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """What the job does; each field's ``schema.Spec`` holds its flag, choices and range."""
@@ -87,6 +100,12 @@ class PipelineOptions:
                           "per two cores, up to 4; 1: all in this process)",
                           description="processes that detect parts of the clip side by side "
                           "(0 = one per two cores)")
+    people: int = option(1, flag="--people", metavar="N|all", minimum=0, maximum=MAX_PEOPLE,
+                         parse=parse_people, label="People",
+                         help=f"how many people to lift, each on their own armature and "
+                         f"files: a number, or all (everybody seen, up to {MAX_PEOPLE})",
+                         description=f"people to lift, each on their own armature (0 = "
+                         f"everybody seen, up to {MAX_PEOPLE})")
     flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
                                    "augmentation (default: on for root_ray and "
                                    "left/right-symmetric models)")
@@ -160,6 +179,7 @@ class LiftResult:
     #   ``detected`` is False); None or one segment: the whole result
     others: np.ndarray | None = None  # (N,) bool: somebody else was in view (seen while
     #   the detector looked for everybody: the first frames, and after each loss)
+    person: int | None = None  # which tracked person (1, 2, ...) when several were lifted
 
     def segment_bounds(self) -> list[tuple[int, int]]:
         """The segments, ``[(0, len)]`` when the result is one piece."""
@@ -203,7 +223,7 @@ class LiftResult:
             return None
         first = int(np.asarray(self.frame_indices)[np.flatnonzero(self.others)[0]])
         return (f"more than one person in view (first at frame {first}): one is lifted, "
-                f"the one followed from the start")
+                f"the one followed from the start (--people all lifts everybody)")
 
     def warnings(self) -> list[str]:
         """Every warning line for the user: long gaps, a short clip, joints out of view,

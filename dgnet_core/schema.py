@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
@@ -56,6 +56,8 @@ class Spec:
     error: str | None = None           # out-of-range message; "{value}" is filled in
     label: str = ""                    # user-interface name
     description: str = ""              # user-interface tooltip (default: ``help``)
+    parse: Callable[[str], Any] | None = None  # command-line text -> value (default: the
+    #                                            field's type), e.g. "all" -> 0
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -109,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type,
         else:
             kind = _scalar_type(cls, f.name)
             shown = "" if f.default is None else f" (default: {f.default})"
-            kw.update(type=kind, help=spec.help + shown)
+            kw.update(type=spec.parse or kind, help=spec.help + shown)
             if spec.choices:
                 kw["choices"] = spec.values
             if spec.metavar:

@@ -234,4 +234,5 @@ def test_short_and_edge_clips_say_so(monkeypatch) -> None:
     crowded = run_pipeline("synthetic.mp4", PipelineOptions(), lifter=lifter,
                            detections=crowd)
     assert crowded.warnings() == ["more than one person in view (first at frame 25): one "
-                                  "is lifted, the one followed from the start"]
+                                  "is lifted, the one followed from the start (--people "
+                                  "all lifts everybody)"]

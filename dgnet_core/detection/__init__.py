@@ -1,4 +1,4 @@
-"""Detection: video frames in, one person's 2D joints per frame out (no bpy).
+"""Detection: video frames in, each followed person's 2D joints per frame out (no bpy).
 
 * ``video``: the one video reader (PyAV), rotation metadata, frame counts as hints;
 * ``mediapipe_api``: MediaPipe Tasks imported without its drawing helpers;
@@ -6,5 +6,6 @@
 * ``parallel``: the same over consecutive chunks on worker processes, stitched in order;
 * ``observation``: one person seen in one frame;
 * ``tracking``: which of the people seen is the one person followed;
+* ``people``: several people followed at once (``--people``), each their own Detections;
 * ``gaps``: frames without the person, trimmed, filled or reported.
 """

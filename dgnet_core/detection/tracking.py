@@ -170,6 +170,11 @@ class PersonTracker:
         self._recent: deque[np.ndarray] = deque(maxlen=max(self.config.stable_frames, 1))
 
     @property
+    def has_look(self) -> bool:
+        """Whether the person's torso colours have been learnt."""
+        return bool(self._bank)
+
+    @property
     def missed(self) -> int:
         """Frames since the person was last accepted."""
         return self._missed
@@ -180,11 +185,23 @@ class PersonTracker:
         not recognisably them); updates the track."""
         cand = self.assess(poses, rgb)
         if cand is None:
-            self._missed += 1
-            self._recent.clear()
+            self.miss()
             return None
         self.accept(cand, poses)
         return poses[cand.index]
+
+    def miss(self) -> None:
+        """Nobody in this frame is the person: one more missed frame."""
+        self._missed += 1
+        self._recent.clear()
+
+    def cost(self, f: Features, lone: bool = False, position: bool = True,
+             slack: float = 1.0) -> float:
+        """The summed identity cost of ``f`` against the track (inf: somebody else);
+        ``position`` False leaves the position test out (re-identifying a person who has
+        been away, by size, proportions and colours alone); ``slack`` > 1 widens every
+        limit by that factor."""
+        return self._cost(f, lone, position, slack)
 
     def features(self, pose: PoseObservation, rgb: np.ndarray | None) -> Features:
         pts = pose.image[:, :2] * self.size
@@ -258,7 +275,8 @@ class PersonTracker:
                 return True
         return False
 
-    def _cost(self, f: Features, lone: bool = False) -> float:
+    def _cost(self, f: Features, lone: bool = False, position: bool = True,
+              slack: float = 1.0) -> float:
         """Summed (distance / limit) over the identity tests; inf if any test fails.
 
         ``lone``: the only pose in view, right after an accepted frame. Then one of limb
@@ -276,7 +294,7 @@ class PersonTracker:
         diag = max(bbox_diag(last.pts, last.vis), 0.05 * float(np.hypot(*self.size)))
         body = max(float(np.ptp(last.pts[:, 1])), 3.0 * last.scale)
         reach = cfg.gate * diag + cfg.max_speed * body * missed / self.fps
-        costs = [dist / min(reach, cfg.max_reach * diag)]
+        costs = [dist / min(reach, cfg.max_reach * diag)] if position else []
         size_tol = min(cfg.size_tol + cfg.size_growth * missed, cfg.size_tol_max)
         costs.append(abs(np.log(f.scale / last.scale)) / np.log(size_tol))
         shape = look = None
@@ -297,5 +315,5 @@ class PersonTracker:
             elif look <= 1.0 and shape <= cfg.lone_proportion:
                 shape = min(shape, 1.0)
         costs += [c for c in (shape, look) if c is not None]
-        return float(sum(costs)) if max(costs) <= 1.0 else float("inf")
+        return float(sum(costs)) if max(costs) <= slack else float("inf")
 

@@ -8,7 +8,8 @@ Owns the on-disk layout of results:
   ``rest_offsets`` (17, 3), the clip's body, ``joints_lifted``, the network's
   root-relative output before placement, ``foot_dirs``, heel -> toe directions, and
   ``segments`` (K, 2), the stretches between long gaps, when the result has them;
-  ``others`` (N,) bool, frames where somebody else was in view), scalars
+  ``others`` (N,) bool, frames where somebody else was in view; ``person``, which
+  tracked person, when several were lifted), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
@@ -71,6 +72,8 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
            {"segments": np.asarray(result.segments, np.int64).reshape(-1, 2)}),
         **({} if getattr(result, "others", None) is None else
            {"others": np.asarray(result.others, bool)}),
+        **({} if getattr(result, "person", None) is None else
+           {"person": np.int64(result.person)}),
     }
 
 
@@ -107,7 +110,8 @@ def load_npz(path: str | Path) -> LiftResult:
         rest_offsets=a.get("rest_offsets"), joints_lifted=a.get("joints_lifted"),
         foot_dirs=a.get("foot_dirs"),
         segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None,
-        others=a.get("others"))
+        others=a.get("others"),
+        person=int(a["person"]) if "person" in a else None)
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:

@@ -6,7 +6,8 @@ ground truth, and the end-to-end evaluation of the lifting pipeline on it.
 
 Modules: ``motions`` (procedural joint sequences), ``camera`` (intrinsics/extrinsics),
 ``mannequin`` (the Blender body and face), ``render`` (scene, Cycles loop, video, ground
-truth), ``evaluate_e2e`` (render -> detect -> lift -> errors), ``__main__`` (CLI).
+truth), ``crowd`` (several mannequins crossing, per-person truth: ``training.people_bench``),
+``evaluate_e2e`` (render -> detect -> lift -> errors), ``__main__`` (CLI).
 ``bpy`` is only imported when something is rendered.
 """
 

@@ -5,6 +5,7 @@
     python -m training.synthetic bench --size 320 --frames 12 --samples-list 4,8,16
     python -m training.synthetic evaluate --motions walk,wave,squat,turn,jump --out DIR
     python -m training.synthetic suite [--model M] [--out runs/e2e]   (the 12 standard clips)
+    python -m training.synthetic crowd --scenario cross2|cross3 --out DIR [--size 640x360]
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from dgnet_core.contract import PipelineOptions
 from dgnet_core.schema import add_arguments
 
 from .camera import CameraSpec
+from .crowd import SCENARIOS
 from .mannequin import MannequinStyle
 from .motions import MOTIONS, BodyShape, load_joints, make_motion
 from .render import SceneSpec
@@ -97,7 +101,29 @@ def _parse(argv):
     s.add_argument("--out", type=Path, default=Path("runs/e2e"))
     s.add_argument("--h36m-dir", type=Path,
                    default=Path(__file__).resolve().parents[3] / "shared" / "data" / "h36m")
+    c = sub.add_parser("crowd", help="two or three people crossing (training.synthetic.crowd)")
+    c.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--size", type=_size, default=(640, 360), metavar="WxH",
+                   help="picture size in pixels (default 640x360)")
+    c.add_argument("--frames", type=int, default=None,
+                   help="walk the paths in this many frames (default: the scenario's)")
+    c.add_argument("--name", default=None, help="file stem (default: the scenario name)")
+    c.add_argument("--samples", type=int, default=SceneSpec.samples, help="Cycles samples")
+    c.add_argument("--threads", type=int, default=SceneSpec.threads,
+                   help="render threads (0 = all cores)")
+    c.add_argument("--keep-frames", action="store_true", help="keep the PNG frames")
     return p.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if w < 16 or h < 16:
+        raise argparse.ArgumentTypeError(f"picture too small: {text}")
+    return w, h
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +142,17 @@ def _run(args) -> int:
         table = suite_table(run_suite(args.out, args.model, args.h36m_dir))
         (args.out / "suite.md").write_text(table)
         print(table)
+        return 0
+    if args.cmd == "crowd":
+        from .crowd import describe, render_crowd
+
+        out = render_crowd(args.scenario, args.out, width=args.size[0], height=args.size[1],
+                           frames=args.frames, name=args.name, keep_frames=args.keep_frames,
+                           spec=SceneSpec(samples=args.samples, threads=args.threads))
+        with np.load(out.ground_truth) as gt:
+            print(describe(dict(gt)))
+        print(f"{out.video}\n{out.ground_truth}\n{out.seconds_per_frame:.2f} s/frame, "
+              f"{out.total_seconds:.0f} s in all")
         return 0
     spec, style = _spec(args), _style(args)
     if args.cmd == "render":

@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,58 @@ def _render_mask(scene, floor, path: Path) -> None:
         floor.hide_render = False
 
 
+def render_frames(pose: Callable[[int], None], frames: int, out_dir: Path, name: str,
+                  spec: SceneSpec, *, keep_frames: bool = False, progress: bool = True,
+                  after: Callable[[int, Path], None] | None = None
+                  ) -> tuple[Path, Path | None, np.ndarray, np.ndarray]:
+    """The Cycles loop over a set-up scene: ``pose(t)`` poses everybody, the frame is
+    rendered to PNG and appended to ``out_dir/<name>.mp4``; ``after(t, frames_dir)`` runs
+    after each frame (e.g. masks). Returns (video, the kept frames' folder or None, wall
+    seconds per frame, process CPU seconds per frame)."""
+    import cv2
+
+    frames_dir = out_dir / f"{name}_frames" if keep_frames else Path(
+        tempfile.mkdtemp(prefix="synth_"))
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    video = out_dir / f"{name}.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), float(spec.fps),
+                             (spec.width, spec.height))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {video}")
+    seconds = np.zeros(frames)
+    cpu = np.zeros(frames)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=frames, desc=f"render {name}", unit="frame")
+    try:
+        for t in range(frames):
+            t0, c0 = time.perf_counter(), time.process_time()
+            pose(t)
+            png = frames_dir / f"frame_{t:04d}.png"
+            _render_still(png)
+            seconds[t] = time.perf_counter() - t0
+            cpu[t] = time.process_time() - c0
+            img = cv2.imread(str(png), cv2.IMREAD_COLOR)
+            if img is None or img.shape[:2] != (spec.height, spec.width):
+                raise RuntimeError(f"Cycles did not write {png}")
+            writer.write(img)
+            if not keep_frames:
+                os.remove(png)
+            if after is not None:
+                after(t, frames_dir)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        writer.release()
+        if bar is not None:
+            bar.close()
+        if not keep_frames:
+            frames_dir.rmdir()
+    return video, frames_dir if keep_frames else None, seconds, cpu
+
+
 def ground_truth(joints_world: np.ndarray, spec: SceneSpec) -> dict[str, np.ndarray]:
     """Camera-frame joints, projections and camera matrices of a world sequence."""
     cam = spec.camera
@@ -220,7 +273,6 @@ def render_sequence(joints_world: np.ndarray, out_dir: str | Path, *, name: str 
     ``keep_frames`` keeps the PNGs in ``out_dir/<name>_frames/``; ``masks`` also renders
     a person mask per frame (``mask_XXXX.png``, alpha channel) into that folder.
     """
-    import cv2
 
     spec = spec or SceneSpec()
     style = style or MannequinStyle()
@@ -238,52 +290,20 @@ def render_sequence(joints_world: np.ndarray, out_dir: str | Path, *, name: str 
     scene, floor = _setup_scene(spec)
     mq = build_mannequin(style, points[0], heads[0], scale=scale)
 
-    keep = keep_frames or masks
-    frames_dir = out_dir / f"{name}_frames" if keep else Path(tempfile.mkdtemp(prefix="synth_"))
-    frames_dir.mkdir(parents=True, exist_ok=True)
-    video = out_dir / f"{name}.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), float(spec.fps),
-                             (spec.width, spec.height))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write {video}")
-    seconds = np.zeros(len(joints_world))
-    cpu = np.zeros(len(joints_world))
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    def after(t: int, frames_dir: Path) -> None:
+        if masks:
+            _render_mask(scene, floor, frames_dir / f"mask_{t:04d}.png")
 
-        bar = tqdm(total=len(joints_world), desc=f"render {name}", unit="frame")
-    try:
-        for t in range(len(joints_world)):
-            t0, c0 = time.perf_counter(), time.process_time()
-            mq.set_frame(points[t], heads[t])
-            png = frames_dir / f"frame_{t:04d}.png"
-            _render_still(png)
-            seconds[t] = time.perf_counter() - t0
-            cpu[t] = time.process_time() - c0
-            img = cv2.imread(str(png), cv2.IMREAD_COLOR)
-            if img is None or img.shape[:2] != (spec.height, spec.width):
-                raise RuntimeError(f"Cycles did not write {png}")
-            writer.write(img)
-            if not keep:
-                os.remove(png)
-            if masks:
-                _render_mask(scene, floor, frames_dir / f"mask_{t:04d}.png")
-            if bar is not None:
-                bar.update(1)
-    finally:
-        writer.release()
-        if bar is not None:
-            bar.close()
-        if not keep:
-            frames_dir.rmdir()
+    video, frames_dir, seconds, cpu = render_frames(
+        lambda t: mq.set_frame(points[t], heads[t]), len(joints_world), out_dir, name, spec,
+        keep_frames=keep_frames or masks, progress=progress, after=after)
     gt = ground_truth(joints_world, spec)
     npz = out_dir / f"{name}.npz"
     np.savez_compressed(
         npz, **gt, points_world=points.astype(np.float32),
         point_names=np.array(POINT_NAMES), render_seconds=seconds, motion=np.array(motion))
     rest = slice(1, None) if len(seconds) > 1 else slice(None)
-    return RenderOutput(video, npz, frames_dir if keep else None, float(seconds[rest].mean()),
+    return RenderOutput(video, npz, frames_dir, float(seconds[rest].mean()),
                         float(seconds[0]), float(cpu[rest].mean()))
 
 
