@@ -144,6 +144,16 @@ def _crowd_notes(people: People, kept: list[int], wanted: int) -> list[str]:
     return notes
 
 
+def _relay(gen: Generator, show) -> Generator[Progress, None, object]:
+    """Run ``gen`` to its return value, yielding ``show(item)`` for each item it yields."""
+    while True:
+        try:
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield show(item)
+
+
 def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
                 lifter: Lifter | None = None) -> Generator[Progress, None, PeopleResult]:
     """The multi-person job as a generator of ``Progress``; the ``PeopleResult`` is its
@@ -159,15 +169,9 @@ def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
     gen = iter_detect_people(video, opts.frame_start, opts.frame_stop, opts.task_path,
                              opts.people)
     try:
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                people = stop.value
-                break
-            frac = done / total if total else 0.5
-            yield Progress("detect", _DETECT * min(frac, 1.0),
-                           f"detecting {what}: frame {done}/{total or '?'}")
+        people = yield from _relay(gen, lambda p: Progress(
+            "detect", _DETECT * min(p[0] / p[1] if p[1] else 0.5, 1.0),
+            f"detecting {what}: frame {p[0]}/{p[1] or '?'}"))
     finally:
         gen.close()
     kept = [k for k, d in enumerate(people.people)
@@ -179,14 +183,9 @@ def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
     results = []
     for n, k in enumerate(kept):
         job = iter_pipeline(video, single, lifter=lifter, detections=people.people[k])
-        while True:
-            try:
-                p = next(job)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            frac = _DETECT + (1 - _DETECT) * (n + p.fraction) / len(kept)
-            yield Progress(p.stage, frac, f"person {n + 1} of {len(kept)}: {p.message}")
+        result = yield from _relay(job, lambda p, n=n: Progress(
+            p.stage, _DETECT + (1 - _DETECT) * (n + p.fraction) / len(kept),
+            f"person {n + 1} of {len(kept)}: {p.message}"))
         result.person = n + 1
         results.append(result)
     one_world(results)

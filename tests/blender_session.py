@@ -1,15 +1,51 @@
 """Helpers for the test scripts that run inside a fresh bpy process: a clean session with the
 add-on enabled from the source tree, and named checks that report their tracebacks.
 
-Used by the subprocess side of ``test_addon.py`` and ``test_export_roundtrip.py``.
+Used by ``test_addon.py``, ``test_export_roundtrip.py`` and ``test_crowd_bake.py``: the test
+side starts the script (``source_addon_repo``, ``run_in_bpy``) and reads its parts (``ok``);
+the subprocess side sets the session up (``enable_source_addon``, ``checks``).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
+
+from script_results import run_result_script
+
+REPO = Path(__file__).resolve().parents[1]
 
 PKG = "bl_ext.lift_test.lift_video"
+
+
+def source_addon_repo(folder: Path) -> Path:
+    """An extension repository in ``folder`` whose ``lift_video`` links to ``addon/``."""
+    repo = folder / "ext_repo"
+    repo.mkdir(parents=True, exist_ok=True)
+    (repo / "lift_video").symlink_to(REPO / "addon", target_is_directory=True)
+    return repo
+
+
+def run_in_bpy(script: str, args: list, tmp: Path, timeout: int = 300) -> dict:
+    """Run test ``script`` in a fresh interpreter (its own Blender user folder, one OpenMP
+    thread) with ``args`` on its command line (dicts as JSON); its ``RESULT`` JSON."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
+    env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
+    env["OMP_NUM_THREADS"] = "1"
+    argv = [a if isinstance(a, str) else json.dumps(a) for a in args]
+    return run_result_script([sys.executable, script, *argv], env=env, cwd=tmp,
+                             timeout=timeout, tail=4000)
+
+
+def ok(res: dict, name: str) -> dict:
+    """One named part of a script's results, failing the test with its traceback."""
+    part = res[name]
+    assert "error" not in part, part.get("error")
+    return part
 
 
 def enable_source_addon(repo: str) -> str:

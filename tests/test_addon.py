@@ -22,15 +22,13 @@ settings reported in one line before any work.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon
-from script_results import run_result_script
+from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
 
 from dgnet_core.roles import ALL_ROLES, ROLES
 
@@ -48,11 +46,7 @@ pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
 def _run_group(group: str, args: dict, tmp: Path, timeout: int = 240) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
-    env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
-    env["OMP_NUM_THREADS"] = "1"
-    return run_result_script([sys.executable, __file__, group, json.dumps(args)], env=env,
-                             cwd=tmp, timeout=timeout, tail=4000)
+    return run_in_bpy(__file__, [group, args], tmp, timeout)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +65,7 @@ def random_onnx(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ext_repo(tmp_path_factory) -> Path:
     """An extension repository folder holding ``lift_video`` -> the source ``addon/``."""
-    repo = tmp_path_factory.mktemp("ext_repo")
-    (repo / "lift_video").symlink_to(REPO / "addon", target_is_directory=True)
-    return repo
+    return source_addon_repo(tmp_path_factory.mktemp("ext"))
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +84,7 @@ def scene_results(ext_repo, random_onnx, clip_path, tmp_path_factory) -> dict:
                                 "clip": clip_path}, tmp)
 
 
-def _ok(res: dict, name: str) -> dict:
-    part = res[name]
-    assert "error" not in part, part.get("error")
-    return part
+_ok = ok
 
 
 def test_registers_and_unregisters_cleanly(scene_results):

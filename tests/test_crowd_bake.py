@@ -9,13 +9,11 @@ One ``python`` subprocess (bpy keeps global state) registers the add-on from the
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon
-from script_results import run_result_script
+from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,20 +24,10 @@ pytestmark = [pytest.mark.blender]
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("crowd")
-    repo = tmp / "ext_repo"
-    repo.mkdir()
-    (repo / "lift_video").symlink_to(REPO / "addon", target_is_directory=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
-    env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
-    env["OMP_NUM_THREADS"] = "1"
-    return run_result_script([sys.executable, __file__, json.dumps({"repo": str(repo)})],
-                             env=env, cwd=tmp, timeout=300, tail=4000)
+    return run_in_bpy(__file__, [{"repo": str(source_addon_repo(tmp))}], tmp)
 
 
-def _ok(res: dict, name: str) -> dict:
-    part = res[name]
-    assert "error" not in part, part.get("error")
-    return part
+_ok = ok
 
 
 def test_each_person_gets_an_armature_and_an_action_in_step(results):

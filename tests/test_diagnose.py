@@ -32,3 +32,23 @@ def test_skeleton_subtrees_follow_the_tree() -> None:
     for j, sub in enumerate(SUBTREES):   # every member but j hangs below a member
         assert sub[0] == j and all(PARENTS[k] in sub for k in sub[1:])
     assert LSHO in SUBTREES[THORAX] and RKNEE not in SUBTREES[THORAX]
+
+
+def test_views_turn_changes_only_the_elevation() -> None:
+    """``views``: turning a body about the camera's x axis through its pelvis keeps the
+    pelvis and the bone lengths and moves the camera's elevation by the turn."""
+    import numpy as np
+
+    from dgnet_core.skeleton import TEMPLATE_POSE, bone_lengths
+    from training.diagnose.views import elevation_deg, turned
+
+    # the template standing 5 m in front of a level camera (x right, y down, z forward)
+    cam = TEMPLATE_POSE[:, [0, 2, 1]] * np.array([1.0, -1.0, 1.0]) + [0.0, 0.0, 5.0]
+    snippets = np.repeat(cam[None, None], 3, axis=1)     # (1, 3, 17, 3)
+    assert abs(elevation_deg(snippets)[0]) < 1.0   # a level camera at an upright body
+    for deg in (-30, 20):
+        out = turned(snippets, deg)
+        assert np.allclose(out[:, :, 0], snippets[:, :, 0])
+        assert np.allclose(bone_lengths(out[0, 1]), bone_lengths(snippets[0, 1]))
+        change = elevation_deg(out)[0] - elevation_deg(snippets)[0]
+        assert abs(change - deg) < 1.0   # a negative turn: the camera below the body

@@ -12,13 +12,11 @@ files carry the motion, the rig's deform bones only, and the scene is left as it
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon
-from script_results import run_result_script
+from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,21 +32,11 @@ MAX_M = 0.002
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("roundtrip")
-    repo = tmp / "ext_repo"
-    repo.mkdir()
-    (repo / "lift_video").symlink_to(REPO / "addon", target_is_directory=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER")}
-    env["BLENDER_USER_RESOURCES"] = str(tmp / "user")
-    env["OMP_NUM_THREADS"] = "1"
-    args = {"repo": str(repo), "out": str(tmp / "files")}
-    return run_result_script([sys.executable, __file__, json.dumps(args)], env=env, cwd=tmp,
-                             timeout=300, tail=4000)
+    args = {"repo": str(source_addon_repo(tmp)), "out": str(tmp / "files")}
+    return run_in_bpy(__file__, [args], tmp)
 
 
-def _ok(res: dict, name: str) -> dict:
-    part = res[name]
-    assert "error" not in part, part.get("error")
-    return part
+_ok = ok
 
 
 @pytest.mark.parametrize("fmt", ["fbx", "gltf"])

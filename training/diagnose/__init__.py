@@ -11,5 +11,7 @@
 * ``motion-quality``: root error, foot skate and limb-length variation of the placement
   variants on rendered clips;
 * ``turns``: hip and shoulder yaw against the truth on rendered clips, and the fastest
-  turn between two frames.
+  turn between two frames;
+* ``views``: held-out poses seen from below to above (the camera's elevation over the
+  body), P1 per elevation.
 """
