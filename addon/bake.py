@@ -10,7 +10,7 @@ bpy 4.2, 4.5 and 5.0 by ``scripts/blender_matrix.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
@@ -23,6 +23,7 @@ from dgnet_core.retarget.solver import Retargeted, RetargetOptions, RigSpec, ret
 from . import rig as rigmod
 from . import rigify, settle
 from .bake_options import BakeOptions
+from .fingers import finger_keys
 
 _DEFAULTS = BakeOptions()  # the option schema's defaults
 
@@ -66,6 +67,7 @@ class BakeReport:
     rig_type: str
     frames: tuple[float, float]
     bones_keyed: int
+    hands: list[str] = field(default_factory=list)  # sides whose fingers were keyed
 
 
 def assign_new_action(obj: bpy.types.Object, name: str):
@@ -145,11 +147,22 @@ def action_fcurves(obj: bpy.types.Object):
     return list(ad.action.fcurves)
 
 
+def hands_note(result, rep: BakeReport) -> str | None:
+    """One line when the result has hands that the rig could not show, or None."""
+    if getattr(result, "hands", None) is None or len(rep.hands) == 2:
+        return None
+    missing = [s for s in ("left", "right") if s not in rep.hands]
+    return (f"{rep.obj.name} has no finger bones for the {' and '.join(missing)} hand"
+            f"{'s' if len(missing) == 2 else ''}: those fingers are not baked")
+
+
 def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: Retargeted,
-             spec: RigSpec, keep: np.ndarray | None = None):
-    """Write ``out`` (rotations of mapped bones, root location) as a new action on ``obj``,
-    keying only the frames ``keep`` (bool, default all): the last key before a skipped
-    stretch holds (constant interpolation) until the next one."""
+             spec: RigSpec, keep: np.ndarray | None = None,
+             extra: dict[str, np.ndarray] | None = None):
+    """Write ``out`` (rotations of mapped bones, root location) and ``extra`` (bone name ->
+    (N, 4) local quaternions: the fingers) as a new action on ``obj``, keying only the
+    frames ``keep`` (bool, default all): the last key before a skipped stretch holds
+    (constant interpolation) until the next one."""
     action, new_fcurve = assign_new_action(obj, action_name)
     frames = np.asarray(frames, dtype=np.float64)
     keep = np.ones(len(frames), bool) if keep is None else np.asarray(keep, bool)
@@ -157,13 +170,13 @@ def key_pose(obj: bpy.types.Object, action_name: str, frames: np.ndarray, out: R
     held = np.append(np.diff(idx) > 1, False)  # a key followed by skipped frames
     interp = [_interpolation("CONSTANT") if h else _interpolation("LINEAR") for h in held]
     frames = frames[idx]
-    for i in out.animated:
-        name = spec.bones[i].name
+    rotations = [(spec.bones[i].name, out.quats[:, i]) for i in out.animated]
+    for name, quats in rotations + list((extra or {}).items()):
         pb = obj.pose.bones[name]
         pb.rotation_mode = "QUATERNION"
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
         for k in range(4):
-            _key(new_fcurve(path, k, name), frames, out.quats[idx, i, k], interp)
+            _key(new_fcurve(path, k, name), frames, quats[idx, k], interp)
     if spec.root is not None and out.root_location is not None:
         name = spec.bones[spec.root].name
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].location'
@@ -210,7 +223,9 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
             settings.frame_ratio if settings.first_frame_is_video_zero else 0.0)
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
         keep = _seen(result, len(joints), settings)
-        action = key_pose(obj, settings.name, frames, out, spec, keep=keep)
+        fingers, hands_driven = ({}, []) if getattr(result, "hands", None) is None else \
+            finger_keys(obj, result.hands, settings.frame_ratio)
+        action = key_pose(obj, settings.name, frames, out, spec, keep=keep, extra=fingers)
         if settings.target is not None:  # a rig of the user's: check its planted feet
             settle.settle_root(context, obj, spec, frames, out, action_fcurves(obj), keep)
         if rig_map.rig_type == "rigify":
@@ -230,4 +245,4 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         scene = context.scene
         scene.frame_start, scene.frame_end = int(np.floor(f0)), int(np.ceil(f1))
     return BakeReport(obj=obj, action=action, rig_type=rig_map.rig_type, frames=(f0, f1),
-                      bones_keyed=len(out.animated))
+                      bones_keyed=len(out.animated) + len(fingers), hands=hands_driven)

@@ -41,6 +41,7 @@ from dgnet_core.cli import (
     options_from_args,
 )
 from dgnet_core.contract import PipelineOptions
+from dgnet_core.detection.hands import default_hand_task_path
 from dgnet_core.errors import LiftError, one_line
 from dgnet_core.lifting.backend import resolve_runtime
 from dgnet_core.people import job_results, make_job
@@ -134,6 +135,8 @@ def preflight(args) -> PipelineOptions:
     from_values(BakeOptions, vars(args))
     check_output_dir(args.out)
     resolve_runtime(opts.model_path, opts.backend, opts.device)
+    if opts.hands:
+        default_hand_task_path()
     return opts
 
 
@@ -175,6 +178,11 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
         reports = [bake.apply_result(context, results[0], settings)]
     else:
         reports = crowd.bake_people(context, results, settings)
+    for r, rep in zip(results, reports):
+        note = bake.hands_note(r, rep)
+        if note:
+            warnings.append(note)
+            say(f"  warning: {clip.name}: {note}")
     files = []
     try:
         args.out.mkdir(parents=True, exist_ok=True)

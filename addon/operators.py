@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from dgnet_core.detection.hands import default_hand_task_path
 from dgnet_core.errors import LiftError
 from dgnet_core.people import job_results, make_job
 from dgnet_core.retarget.rigmaps import RIG_LABELS, RigMap, alias_map, detect_rig_type, preset_map
@@ -71,6 +72,8 @@ class LiftRunner:
             rigmod.resolve_map(target, self.settings.rig_type, self.settings.custom_map)
         if not self.source.path.is_file():
             raise LiftError(f"video not found: {self.source.path}")
+        if pipeline_options.hands:
+            default_hand_task_path()  # LiftError now, not after the detection has started
         self.job = make_job(self.source.path, pipeline_options)
         self.reports: list[bake.BakeReport] = []
 
@@ -176,7 +179,9 @@ class LIFTVIDEO_OT_lift(bpy.types.Operator):
             self.report({"INFO"}, f"Lift Video: action {rep.action.name!r} on "
                                   f"{rep.obj.name!r} ({RIG_LABELS.get(rep.rig_type, rep.rig_type)}"
                                   f", frames {f0:.0f}-{f1:.0f})")
-        for warning in job_results(self._runner.job)[1]:
+        results, warnings = job_results(self._runner.job)
+        notes = [bake.hands_note(r, rep) for r, rep in zip(results, reports)]
+        for warning in warnings + [n for n in notes if n]:
             self.report({"WARNING"}, f"Lift Video: {warning}")
         return {"FINISHED"}
 

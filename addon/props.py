@@ -66,6 +66,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
     smoothing: EnumProperty(**prop_kwargs(PipelineOptions, "smoothing"))
     foot_lock: BoolProperty(**prop_kwargs(PipelineOptions, "foot_lock"))
     people: IntProperty(**prop_kwargs(PipelineOptions, "people"))
+    hands: BoolProperty(**prop_kwargs(PipelineOptions, "hands"))
     root_motion: BoolProperty(**prop_kwargs(BakeOptions, "root_motion"))
     scale_to_rig: BoolProperty(**prop_kwargs(BakeOptions, "scale_to_rig"))
     use_frame_range: BoolProperty(name="Frame Range", default=False,

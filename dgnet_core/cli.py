@@ -133,6 +133,10 @@ def cmd_lift(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     check_output_dir(args.out)  # before the job, not after minutes of work
     resolve_runtime(options.model_path, options.backend, options.device)  # device, model
+    if options.hands:
+        from .detection.hands import default_hand_task_path
+
+        default_hand_task_path()  # the hand model is there, before the work
     with native_stderr_silenced(not args.verbose), progress_bar(not args.quiet) as show:
         if options.people == 1:
             from .pipeline import run_pipeline

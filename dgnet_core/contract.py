@@ -106,6 +106,11 @@ class PipelineOptions:
                          f"files: a number, or all (everybody seen, up to {MAX_PEOPLE})",
                          description=f"people to lift, each on their own armature (0 = "
                          f"everybody seen, up to {MAX_PEOPLE})")
+    hands: bool = option(False, flag="--hands", label="Hands",
+                         help="also find the person's hands and solve their finger angles "
+                         "(one person; fingers on Rigify and Mixamo rigs)",
+                         description="find the hands and animate the fingers (Rigify, "
+                         "Mixamo)")
     flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
                                    "augmentation (default: on for root_ray and "
                                    "left/right-symmetric models)")
@@ -122,6 +127,8 @@ class PipelineOptions:
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid option (choices, ranges, order)."""
         validate(self)
+        if self.hands and self.people != 1:
+            raise ValueError("hands are lifted for one person: use --hands with --people 1")
         if self.frame_end is not None and self.frame_end < self.frame_start:
             raise ValueError(f"frame_end ({self.frame_end}) is before frame_start "
                              f"({self.frame_start})")
@@ -147,6 +154,20 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class HandResult:
+    """The person's hands over the result's frames, side 0 the person's left, 1 right."""
+
+    points: np.ndarray   # (N, 2, 21, 3) MediaPipe hand world landmarks, metres (NaN: none)
+    score: np.ndarray    # (N, 2) 0 where the hand was not found
+    flex: np.ndarray     # (N, 2, 5, 3) radians, thumb..little, base/middle/end joint (held
+    #                      through frames without the hand)
+    spread: np.ndarray   # (N, 2, 5) radians at the base joints
+    weight: np.ndarray   # (N, 2) 0..1: how much of the angles to show (eased to 0, the
+    #                      rest pose, while the hand is lost)
+    palm: np.ndarray     # (N, 2, 3, 3) palm frame (across, along, inner normal) in world axes
 
 
 SHORT_CLIP = 8  # fewer seen frames than this: warn (the network's 4-frame window, smoothing)
@@ -180,6 +201,7 @@ class LiftResult:
     others: np.ndarray | None = None  # (N,) bool: somebody else was in view (seen while
     #   the detector looked for everybody: the first frames, and after each loss)
     person: int | None = None  # which tracked person (1, 2, ...) when several were lifted
+    hands: HandResult | None = None  # the fingers, when asked for (``--hands``)
 
     def segment_bounds(self) -> list[tuple[int, int]]:
         """The segments, ``[(0, len)]`` when the result is one piece."""
@@ -225,11 +247,23 @@ class LiftResult:
         return (f"more than one person in view (first at frame {first}): one is lifted, "
                 f"the one followed from the start (--people all lifts everybody)")
 
+    def hands_warning(self) -> str | None:
+        """One line when hands were asked for and one side was never found, or None."""
+        if self.hands is None:
+            return None
+        seen = (np.asarray(self.hands.score) > 0).mean(axis=0)
+        missing = [name for name, share in zip(("left", "right"), seen) if share == 0]
+        if not missing:
+            return None
+        if len(missing) == 2:
+            return "no hand found in any frame: the fingers stay at rest"
+        return f"the {missing[0]} hand was not found in any frame: its fingers stay at rest"
+
     def warnings(self) -> list[str]:
         """Every warning line for the user: long gaps, a short clip, joints out of view,
-        other people in view."""
+        other people in view, hands not found."""
         return [w for w in (self.gap_warning(), self.short_warning(), self.edge_warning(),
-                            self.others_warning()) if w]
+                            self.others_warning(), self.hands_warning()) if w]
 
     def __len__(self) -> int:
         return len(self.joints_world)

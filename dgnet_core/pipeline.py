@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .contract import LiftResult, PipelineOptions, Progress, ProgressCallback
-from .detection.detect import Detections
+from .detection.detect import Detections, DetectorConfig
 from .detection.gaps import detected_span, fill_gaps, split_segments
 from .detection.parallel import iter_detect_parallel
 from .detection.video import probe_video
@@ -49,6 +49,7 @@ from .motion.body import fit_body, pose_body
 from .motion.camera import intrinsics
 from .motion.feet import foot_directions
 from .motion.filters import smooth
+from .motion.hands import solve_hands
 from .motion.place import place
 from .skeleton import mediapipe_to_h36m
 
@@ -104,7 +105,8 @@ def _detect(video: Path, opts: PipelineOptions, early: EarlyLift, worker: LiftWo
     """Detection, handing frames to ``early`` as they come (the decoder generator is put in
     ``gens`` so that the caller closes it however the job ends)."""
     gen = iter_detect_parallel(video, opts.frame_start, opts.frame_stop, opts.task_path,
-                               workers=opts.workers, on_frame=early.add)
+                               DetectorConfig(hands=opts.hands), workers=opts.workers,
+                               on_frame=early.add)
     gens.append(gen)
     while True:
         try:
@@ -176,6 +178,7 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
         world[b:a2], camera[b:a2] = world[b - 1], camera[b - 1]  # held through the gap
     longest = max(range(len(placements)), key=lambda k: np.subtract(*clip.segments[k][::-1]))
     offsets = body.offsets if body is not None else placements[longest].rest_offsets
+    to_world = placements[longest].camera_to_world
     return LiftResult(
         joints_world=world, joints_camera=camera,
         keypoints_2d=clip.kp.astype(np.float32), confidence=clip.conf.astype(np.float32),
@@ -190,7 +193,9 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
                                   placements[longest].camera_to_world, contacts, world,
                                   fps).astype(np.float32),
         segments=list(clip.segments) if len(clip.segments) > 1 else None,
-        others=None if det.others is None else det.others[clip.span].copy())
+        others=None if det.others is None else det.others[clip.span].copy(),
+        hands=None if det.hands is None else solve_hands(det.hands.take(clip.span), fps,
+                                                         to_world))
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

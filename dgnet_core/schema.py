@@ -100,7 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type,
                   names: Sequence[str] | None = None) -> None:
     """Add an argument for every option of ``cls`` that has a flag (or those in ``names``).
 
-    Choices and defaults come from the schema; ``--no-X`` flags store False.
+    Choices and defaults come from the schema; ``--no-X`` flags store False, the flag of
+    any other bool option stores True.
     """
     for f, spec in _specs(cls):
         if spec.flag is None or (names is not None and f.name not in names):
@@ -108,6 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type,
         kw: dict[str, Any] = {"dest": f.name, "default": f.default}
         if spec.flag.startswith("--no-"):
             kw.update(action="store_const", const=False, help=spec.help)
+        elif _scalar_type(cls, f.name) is bool:  # an option switched on by its flag
+            kw.update(action="store_const", const=True, help=spec.help)
         else:
             kind = _scalar_type(cls, f.name)
             shown = "" if f.default is None else f" (default: {f.default})"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Build the offline MediaPipe pose model once into .cache/models/pose_landmarker_full.task.
-# The runtime mediapipe (1.2.2) ships no pose model and none is downloaded at run time; the
-# Apache-2.0 TFLite models and the metadata writer come from the mediapipe==0.10.21 wheel on
-# PyPI, installed (without its heavy dependencies) into a throwaway venv that is removed after.
+# Build the offline MediaPipe models once into .cache/models/: pose_landmarker_full.task (the
+# body) and hand_landmarker.task (palm detector + hand landmarks, for --hands). The runtime
+# mediapipe (1.2.2) ships no such model and none is downloaded at run time; the Apache-2.0
+# TFLite models and the metadata writer come from the mediapipe==0.10.21 wheel on PyPI,
+# installed (without its heavy dependencies) into a throwaway venv that is removed after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=.cache/models/pose_landmarker_full.task
-if [ -s "$out" ]; then
-  echo "    $out already built"
+pose=.cache/models/pose_landmarker_full.task
+hand=.cache/models/hand_landmarker.task
+if [ -s "$pose" ] && [ -s "$hand" ]; then
+  echo "    $pose and $hand already built"
   exit 0
 fi
 PY="${PYTHON:-python3.11}"
@@ -18,4 +20,5 @@ trap 'rm -rf "$tmp"' EXIT
 pip=("$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check)
 "${pip[@]}" absl-py attrs flatbuffers 'numpy<2' 'protobuf>=4.25.3,<5'
 "${pip[@]}" --no-deps mediapipe==0.10.21
-"$tmp/venv/bin/python" scripts/make_pose_task.py "$out"
+[ -s "$pose" ] || "$tmp/venv/bin/python" scripts/make_pose_task.py "$pose" --kind pose
+[ -s "$hand" ] || "$tmp/venv/bin/python" scripts/make_pose_task.py "$hand" --kind hand

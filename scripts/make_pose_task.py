@@ -1,10 +1,12 @@
-"""Build MediaPipe's pose landmarker ``.task`` bundle from the Apache-2.0 TFLite models.
+"""Build MediaPipe's pose (or hand) landmarker ``.task`` bundle from the Apache-2.0 TFLite
+models.
 
 Runs inside a throwaway environment that has ``mediapipe==0.10.21`` installed (its wheel
-carries the two pose models and the TFLite metadata writer; the runtime ``mediapipe==1.2.2``
-has neither). Called by ``scripts/build_pose_task.sh``; never at run time.
+carries the pose, palm and hand-landmark models and the TFLite metadata writer; the runtime
+``mediapipe==1.2.2`` has neither). Called by ``scripts/build_pose_task.sh``; never at run
+time.
 
-    python scripts/make_pose_task.py OUT.task
+    python scripts/make_pose_task.py OUT.task [--kind pose|hand]
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ import sys
 import types
 import zipfile
 from pathlib import Path
+
+# Each bundle's files: name in the .task -> (model in the 0.10.21 wheel, number of outputs).
+BUNDLES = {
+    "pose": {"pose_detector.tflite": ("modules/pose_detection/pose_detection.tflite", 2),
+             "pose_landmarks_detector.tflite":
+                 ("modules/pose_landmark/pose_landmark_full.tflite", 5)},
+    "hand": {"hand_detector.tflite": ("modules/palm_detection/palm_detection_full.tflite", 2),
+             "hand_landmarks_detector.tflite":
+                 ("modules/hand_landmark/hand_landmark_full.tflite", 4)},
+}
 
 
 def _with_metadata(writer_mod, model: bytes, name: str, n_outputs: int) -> bytes:
@@ -30,6 +42,7 @@ def _with_metadata(writer_mod, model: bytes, name: str, n_outputs: int) -> bytes
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--kind", choices=sorted(BUNDLES), default="pose")
     args = parser.parse_args()
 
     spec = importlib.util.find_spec("mediapipe")
@@ -49,14 +62,9 @@ def main() -> int:
         fromlist=["MetadataWriter"],
     )
 
-    detector = (root / "modules/pose_detection/pose_detection.tflite").read_bytes()
-    landmarks = (root / "modules/pose_landmark/pose_landmark_full.tflite").read_bytes()
-    files = {
-        "pose_detector.tflite": _with_metadata(writer_mod, detector, "pose_detector", 2),
-        "pose_landmarks_detector.tflite": _with_metadata(
-            writer_mod, landmarks, "pose_landmarks_detector", 5
-        ),
-    }
+    files = {name: _with_metadata(writer_mod, (root / src).read_bytes(), name.split(".")[0],
+                                  outputs)
+             for name, (src, outputs) in BUNDLES[args.kind].items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:

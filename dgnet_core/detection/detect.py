@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from ..arrays import GrowingArray
 from ..errors import LiftError, VideoError
 from ..skeleton import MP_NUM
 from . import mediapipe_api
+from .hands import HandConfig, HandDetector, HandFrames
 from .observation import PoseObservation
 from .tracking import PersonTracker, TrackerConfig
 from .video import VideoReader
@@ -79,6 +80,8 @@ class DetectorConfig:
     fast_tracking: bool = True
     steady_frames: int = 30
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    hands: bool = False          # also the person's two hands (``hands.HandDetector``)
+    hand: HandConfig = field(default_factory=HandConfig)
 
 
 class PoseDetector:
@@ -229,6 +232,7 @@ class Detections:
     source: str
     others: np.ndarray | None = None  # (N,) bool: somebody else was seen in the frame (by
     #                                    the landmarker that sees everybody, when it ran)
+    hands: HandFrames | None = None   # the person's two hands, when asked for
 
     def __len__(self) -> int:
         return len(self.detected)
@@ -318,11 +322,16 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
         found: list[bool] = []
         indices: list[int] = []
         others: list[bool] = []
+        hand_frames: list[HandFrames] = []
+        cfg = config or DetectorConfig()
         with (TrackingDetector(info.width, info.height, task_path, config, info.fps,
                                tracker) as detector,
-              closing(_Prefetch(reader.frames(start, stop))) as frames):
+              closing(_Prefetch(reader.frames(start, stop))) as frames,
+              (HandDetector(None, cfg.hand) if cfg.hands else nullcontext()) as hands):
             for index, rgb in frames:
                 pose = detector.observe(rgb, round(index * 1000.0 / info.fps))
+                if hands is not None:
+                    hand_frames.append(hands.detect(rgb, pose))
                 if on_frame is not None:
                     on_frame(pose)
                 image.append(None if pose is None else pose.image)
@@ -339,7 +348,8 @@ def iter_detect(video: str | Path, start: int = 0, stop: int | None = None,
     visibility[np.isnan(visibility)] = 0.0
     return Detections(image.array(), visibility, world.array(), np.array(found, bool),
                       np.array(indices, np.int64), info.fps, info.width, info.height,
-                      str(video), np.array(others, bool))
+                      str(video), np.array(others, bool),
+                      HandFrames.join(hand_frames) if cfg.hands else None)
 
 
 def detect_video(video: str | Path, start: int = 0, stop: int | None = None,

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import VideoError
 from .detect import Detections, DetectorConfig, iter_detect
+from .hands import HandFrames
 from .observation import PoseObservation
 from .tracking import PersonTracker, bbox_diag
 from .video import probe_video
@@ -146,7 +147,7 @@ def _slice(d: Detections, first: int) -> Detections:
     keep = d.frame_indices >= first
     return Detections(d.image[keep], d.visibility[keep], d.world[keep], d.detected[keep],
                       d.frame_indices[keep], d.fps, d.width, d.height, d.source,
-                      _others(d)[keep])
+                      _others(d)[keep], None if d.hands is None else d.hands.take(keep))
 
 
 def _join(parts: list[Detections]) -> Detections:
@@ -154,7 +155,8 @@ def _join(parts: list[Detections]) -> Detections:
     return Detections(*(np.concatenate([getattr(p, k) for p in parts])
                         for k in ("image", "visibility", "world", "detected", "frame_indices")),
                       p0.fps, p0.width, p0.height, p0.source,
-                      np.concatenate([_others(p) for p in parts]))
+                      np.concatenate([_others(p) for p in parts]),
+                      None if p0.hands is None else HandFrames.join([p.hands for p in parts]))
 
 
 def _observations(d: Detections) -> Iterator[PoseObservation | None]:

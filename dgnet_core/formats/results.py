@@ -9,7 +9,10 @@ Owns the on-disk layout of results:
   root-relative output before placement, ``foot_dirs``, heel -> toe directions, and
   ``segments`` (K, 2), the stretches between long gaps, when the result has them;
   ``others`` (N,) bool, frames where somebody else was in view; ``person``, which
-  tracked person, when several were lifted), scalars
+  tracked person, when several were lifted; with ``--hands``: ``hand_points`` (N, 2, 21,
+  3) MediaPipe's hand world landmarks, ``hand_score`` (N, 2), ``finger_flex`` (N, 2, 5, 3)
+  and ``finger_spread`` (N, 2, 5) radians, ``hand_weight`` (N, 2), ``palm`` (N, 2, 3, 3);
+  side 0 is the person's left), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
   the ``LiftResult``.
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import LiftResult
+from ..contract import HandResult, LiftResult
 from ..errors import FormatError, LiftError
 from ..skeleton import JOINT_NAMES, MP_NAMES, PARENTS
 from .bvh import write_bvh
@@ -74,7 +77,20 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
            {"others": np.asarray(result.others, bool)}),
         **({} if getattr(result, "person", None) is None else
            {"person": np.int64(result.person)}),
+        **_hand_arrays(getattr(result, "hands", None)),
     }
+
+
+# npz / JSON keys of the hands (``contract.HandResult`` fields).
+HAND_KEYS = {"hand_points": "points", "hand_score": "score", "finger_flex": "flex",
+             "finger_spread": "spread", "hand_weight": "weight", "palm": "palm"}
+
+
+def _hand_arrays(hands) -> dict[str, np.ndarray]:
+    if hands is None:
+        return {}
+    return {key: np.asarray(getattr(hands, field), np.float32)
+            for key, field in HAND_KEYS.items()}
 
 
 def save_npz(result: LiftResult, path: str | Path) -> Path:
@@ -111,7 +127,9 @@ def load_npz(path: str | Path) -> LiftResult:
         foot_dirs=a.get("foot_dirs"),
         segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None,
         others=a.get("others"),
-        person=int(a["person"]) if "person" in a else None)
+        person=int(a["person"]) if "person" in a else None,
+        hands=HandResult(**{f: a[k] for k, f in HAND_KEYS.items()})
+        if all(k in a for k in HAND_KEYS) else None)
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:

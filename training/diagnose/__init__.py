@@ -13,5 +13,6 @@
 * ``turns``: hip and shoulder yaw against the truth on rendered clips, and the fastest
   turn between two frames;
 * ``views``: held-out poses seen from below to above (the camera's elevation over the
-  body), P1 per elevation.
+  body), P1 per elevation;
+* ``hands``: hands found per frame from the wrist crops against the whole frame.
 """

@@ -7,7 +7,8 @@ import sys
 
 CHECKS = {"rendered": "rendered", "conventions": "conventions",
           "generated-squats": "generated_squats", "floor-prior": "floor_prior",
-          "motion-quality": "motion_quality", "turns": "turns", "views": "views"}
+          "motion-quality": "motion_quality", "turns": "turns", "views": "views",
+          "hands": "hands"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,201 @@
+"""Finger angles from MediaPipe's 21 hand landmarks: what a rig's finger bones turn by.
+
+Owns the hand's joint angles and how they move over a clip. Per frame and hand (0 the
+person's left, 1 right), from MediaPipe's metric hand world landmarks:
+
+- the palm frame: ``across`` (index knuckle -> little-finger knuckle), ``along`` (wrist ->
+  middle knuckle, made orthogonal) and the palm ``normal`` pointing out of the palm's
+  inner side (the side the fingers curl to) -- across x along, turned for the left hand;
+- per finger (thumb, index, middle, ring, little) three flexion angles, 0 straight,
+  positive curling towards the palm: the base joint (knuckle; the thumb's CMC) measured
+  about the palm's across axis from the metacarpal (wrist -> knuckle; the thumb's from
+  the wrist), the middle and end joints as the bend between their two segments;
+- per finger the spread at its base: the angle in the palm plane between the finger's
+  first segment and the middle finger's metacarpal, positive away from the middle finger
+  (towards the thumb for the index, towards the little finger's side for ring and little);
+  the thumb's spread is its opening from the index's metacarpal;
+- anatomical limits (``FingerLimits``) on every angle.
+
+Over a clip (``hand_motion``): angles are held through frames without the hand, smoothed
+(Savitzky-Golay over each run), and weighted by a per-frame confidence that eases to 0
+over ``ease_s`` when the hand is lost and back to 1 when it returns, so the fingers relax
+to the rest pose (all angles 0) instead of snapping or flickering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
+# Landmark chains per finger: (base of the metacarpal, knuckle, middle, end, tip).
+CHAINS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12),
+                                       (0, 13, 14, 15, 16), (0, 17, 18, 19, 20))
+WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
+
+
+@dataclass(frozen=True)
+class FingerLimits:
+    """Anatomical ranges (degrees) of flexion per joint (base, middle, end) and spread."""
+
+    flex: tuple[tuple[float, float], ...] = ((-20, 90), (0, 110), (-5, 80))
+    thumb_flex: tuple[tuple[float, float], ...] = ((-20, 50), (-10, 70), (-15, 85))
+    spread: tuple[float, float] = (-25.0, 25.0)
+    thumb_spread: tuple[float, float] = (-10.0, 70.0)
+
+
+def palm_frame(points: np.ndarray, side: int) -> np.ndarray:
+    """(..., 3, 3) rotation whose columns are the palm's across, along and inner normal
+    (see the module docstring) from (..., 21, 3) hand points; ``side`` 0 left, 1 right."""
+    p = np.asarray(points, np.float64)
+    across = p[..., PINKY_MCP, :] - p[..., INDEX_MCP, :]
+    along = p[..., MIDDLE_MCP, :] - p[..., WRIST, :]
+    across = across / np.linalg.norm(across, axis=-1, keepdims=True).clip(1e-9)
+    along = along - (along * across).sum(-1, keepdims=True) * across
+    along = along / np.linalg.norm(along, axis=-1, keepdims=True).clip(1e-9)
+    normal = np.cross(across, along) * (1.0 if side == 1 else -1.0)
+    return np.stack([across, along, normal], axis=-1)
+
+
+def _signed(u: np.ndarray, v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Angle from u to v about ``axis`` (radians, right-handed)."""
+    return np.arctan2((np.cross(u, v) * axis).sum(-1), (u * v).sum(-1))
+
+
+def finger_angles(points: np.ndarray, side: int, limits: FingerLimits | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Flexion (..., 5, 3) and spread (..., 5) in radians from (..., 21, 3) hand points of
+    the person's ``side`` hand (0 left, 1 right), within ``limits``.
+
+    Each finger on its own axes: its first segment's direction splits into the part in the
+    palm plane and the part along the palm's normal. The spread is the angle in the plane
+    from the finger's metacarpal (the thumb: from the index's) to that in-plane part; the
+    base flexion is the angle out of the plane towards the palm's inner side; the middle
+    and end joints bend about the finger's own axis (in the palm plane, across the finger).
+    A rig turns the first bone by the spread about the palm normal after the flexion about
+    its own across axis (``q_spread @ q_flex``), the other two by their flexion alone.
+    """
+    lim = limits or FingerLimits()
+    p = np.asarray(points, np.float64)
+    normal = palm_frame(p, side)[..., 2]
+    thumbwards = 1.0 if side == 1 else -1.0   # turning about the normal towards the thumb
+    flex = np.zeros(p.shape[:-2] + (5, 3))
+    spread = np.zeros(p.shape[:-2] + (5,))
+
+    def in_plane(v: np.ndarray) -> np.ndarray:
+        return v - (v * normal).sum(-1, keepdims=True) * normal
+
+    for f, chain in enumerate(CHAINS):
+        seg = [p[..., b, :] - p[..., a, :] for a, b in zip(chain[:-1], chain[1:])]
+        ref = in_plane(p[..., INDEX_MCP, :] - p[..., WRIST, :] if f == 0 else seg[0])
+        flat = in_plane(seg[1])
+        size = np.linalg.norm(flat, axis=-1)
+        flex[..., f, 0] = np.arctan2((seg[1] * normal).sum(-1), size)
+        axis = np.cross(flat, normal) / size[..., None].clip(1e-9)
+        flex[..., f, 1] = _signed(seg[1], seg[2], axis)
+        flex[..., f, 2] = _signed(seg[2], seg[3], axis)
+        towards_thumb = _signed(ref, flat, normal) * thumbwards
+        spread[..., f] = towards_thumb if f <= 2 else -towards_thumb
+    for f in range(5):
+        rows = lim.thumb_flex if f == 0 else lim.flex
+        for j, (lo, hi) in enumerate(rows):
+            flex[..., f, j] = np.clip(flex[..., f, j], np.radians(lo), np.radians(hi))
+        lo, hi = lim.thumb_spread if f == 0 else lim.spread
+        spread[..., f] = np.clip(spread[..., f], np.radians(lo), np.radians(hi))
+    return flex, spread
+
+
+@dataclass(frozen=True)
+class HandMotionOptions:
+    """How finger angles move over a clip (see the module docstring)."""
+
+    ease_s: float = 0.3          # seconds to relax to rest when lost / to come back
+    smooth_window_s: float = 0.25  # Savitzky-Golay window over each run of seen frames
+    min_score: float = 0.5       # a hand scored below this counts as not seen
+
+
+@dataclass
+class HandMotion:
+    """Per frame and hand (0 left, 1 right): ``flex`` (N, 2, 5, 3) and ``spread`` (N, 2, 5)
+    radians (held through frames without the hand), ``weight`` (N, 2) 0..1 how much of
+    them to show (eased to 0, the rest pose, while the hand is lost); ``palm`` (N, 2, 3, 3)
+    the palm frame in the hand landmarks' axes (camera-like: x right, y down, z away),
+    identity where never seen."""
+
+    flex: np.ndarray
+    spread: np.ndarray
+    weight: np.ndarray
+    palm: np.ndarray
+
+
+def _hold(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Values (N, ...) with the unseen frames taken from the nearest seen frame."""
+    idx = np.flatnonzero(seen)
+    if idx.size == 0:
+        return np.zeros_like(values)
+    near = idx[np.clip(np.searchsorted(idx, np.arange(len(values))), 0, idx.size - 1)]
+    prev = idx[np.clip(np.searchsorted(idx, np.arange(len(values))) - 1, 0, idx.size - 1)]
+    pick = np.where(np.abs(prev - np.arange(len(values))) < np.abs(near - np.arange(
+        len(values))), prev, near)
+    return values[pick]
+
+
+def ease_weights(seen: np.ndarray, frames: float) -> np.ndarray:
+    """(N,) 0..1: 1 while seen, falling linearly to 0 over ``frames`` after the hand is
+    lost and rising over ``frames`` before it is seen again (never a step)."""
+    n = len(seen)
+    idx = np.flatnonzero(seen)
+    if idx.size == 0:
+        return np.zeros(n)
+    t = np.arange(n)
+    pos = np.searchsorted(idx, t)
+    after = np.where(pos > 0, t - idx[np.clip(pos - 1, 0, idx.size - 1)], np.inf)
+    before = np.where(pos < idx.size, idx[np.clip(pos, 0, idx.size - 1)] - t, np.inf)
+    gap = np.minimum(after, before)
+    return np.clip(1.0 - gap / max(frames, 1.0), 0.0, 1.0)
+
+
+def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
+                options: HandMotionOptions | None = None,
+                limits: FingerLimits | None = None) -> HandMotion:
+    """Finger angles over a clip from (N, 2, 21, 3) hand world landmarks (NaN where a hand
+    was not found) and their (N, 2) scores."""
+    from .filters import SavgolParams, savgol
+
+    o = options or HandMotionOptions()
+    params = SavgolParams(window_s=o.smooth_window_s)
+    pts = np.asarray(points, np.float64)
+    n = len(pts)
+    flex = np.zeros((n, 2, 5, 3))
+    spread = np.zeros((n, 2, 5))
+    weight = np.zeros((n, 2))
+    palm = np.tile(np.eye(3), (n, 2, 1, 1))
+    for side in (0, 1):
+        seen = (np.asarray(score[:, side]) >= o.min_score) & np.isfinite(
+            pts[:, side]).all(axis=(1, 2))
+        if not seen.any():
+            continue
+        filled = _hold(np.nan_to_num(pts[:, side]), seen)
+        f, s = finger_angles(filled, side, limits)
+        f, s = savgol(f, fps, params), savgol(s, fps, params)
+        w = ease_weights(seen, o.ease_s * fps)
+        flex[:, side] = f
+        spread[:, side] = s
+        weight[:, side] = w
+        palm[:, side] = palm_frame(filled, side)
+    return HandMotion(flex, spread, weight, palm)
+
+
+def solve_hands(frames, fps: float, camera_to_world: np.ndarray,
+                options: HandMotionOptions | None = None):
+    """A ``contract.HandResult`` from detected ``detection.hands.HandFrames`` (the result's
+    frames): finger angles over the clip and the palm frames turned into the world."""
+    from ..contract import HandResult
+
+    m = hand_motion(frames.world, frames.score, fps, options)
+    palm = np.einsum("ij,nsjk->nsik", np.asarray(camera_to_world, np.float64), m.palm)
+    return HandResult(np.asarray(frames.world, np.float32),
+                      np.asarray(frames.score, np.float32), m.flex.astype(np.float32),
+                      m.spread.astype(np.float32), m.weight.astype(np.float32),
+                      palm.astype(np.float32))

@@ -1,0 +1,177 @@
+"""Fingers baked (``--hands``): a result's finger angles shown by a Rigify metarig's and a
+generated Rigify rig's deform fingers, for both hands, and a rig without finger bones
+baked without them.
+
+One ``python`` subprocess (bpy keeps global state) registers the add-on from the source tree
+and bakes a synthetic lift with known finger angles; the posed finger bones are measured
+back with the same angle definition (``dgnet_core.motion.hands.finger_angles``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytest.importorskip("bpy", reason="needs the bpy module (pip install bpy==5.0.1)")
+pytestmark = [pytest.mark.blender]
+
+MAX_DEG = 1.0   # the bake against the detected angles
+# The thumb's bones are not in one plane at rest (Rigify): turning them about the thumb's
+# one across axis shows its end joint within a few degrees.
+MAX_THUMB_DEG = 4.0
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("fingers")
+    return run_in_bpy(__file__, [{"repo": str(source_addon_repo(tmp))}], tmp)
+
+
+@pytest.mark.parametrize("rig", ["metarig", "rigify"])
+def test_the_rigs_fingers_show_the_detected_angles(results, rig):
+    r = ok(results, rig)
+    if "skip" in r:
+        pytest.skip(r["skip"])
+    assert r["hands"] == ["left", "right"]
+    assert r["max_flex_err_deg"] < MAX_DEG and r["max_spread_err_deg"] < MAX_DEG, r
+    assert r["max_thumb_err_deg"] < MAX_THUMB_DEG, r
+    assert r["curl_deg"] > 40.0          # the fingers did move
+    assert r["rest_err_mm"] < 0.5        # weight 0: back at the rig's rest pose
+
+
+def test_a_rig_without_fingers_is_baked_without_them(results):
+    r = ok(results, "own")
+    assert r["hands"] == [] and r["keyed"] == r["keyed_without_hands"] > 0
+    assert r["note"] == "own has no finger bones for the left and right hands: those " \
+        "fingers are not baked"
+
+
+# --------------------------------------------------------------------------------------
+# subprocess side
+
+
+def main(args: dict) -> dict:
+    import bpy
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_addon import _posed, _result
+    from test_hands import posed_hand
+
+    from dgnet_core.contract import HandResult
+    from dgnet_core.motion.hands import CHAINS, finger_angles
+    from dgnet_core.retarget.fingers import finger_bones
+
+    res: dict = {}
+    check = checks(res)
+    pkg = enable_source_addon(args["repo"])
+    bake = sys.modules[pkg + ".bake"]
+    ctx = bpy.context
+    n = 12
+    result = _result(_posed(n))
+    rng = np.random.default_rng(3)
+    flex = np.radians(np.concatenate([rng.uniform(0, 40, (n, 2, 1, 3)),
+                                      rng.uniform(0, 80, (n, 2, 4, 3))], axis=2))
+    spread = np.radians(rng.uniform(-10, 10, (n, 2, 5)))
+    spread[..., 0] = np.radians(30.0)
+    weight = np.ones((n, 2))
+    weight[-1] = 0.0   # the last frame: the hands lost, eased to rest
+    result.hands = HandResult(np.full((n, 2, 21, 3), np.nan), np.ones((n, 2)), flex, spread,
+                              weight, np.tile(np.eye(3), (n, 2, 1, 1)))
+    _ = posed_hand  # the same conventions as the unit tests
+
+    def measure(obj, rep, chains_of) -> dict:
+        names = [b.name for b in obj.data.bones]
+        errs_f, errs_t, errs_s, curl, rest_err = [], [], [], 0.0, 0.0
+        rest_pts = {}
+        for side in (0, 1):
+            hand, chains = chains_of(names, side)
+            bones = obj.data.bones
+            pts = np.zeros((21, 3))
+            pts[0] = bones[hand].head_local
+            for f, chain in enumerate(CHAINS):
+                pts[chain[1]] = bones[chains[f][0]].head_local
+                for j in range(3):
+                    pts[chain[j + 2]] = bones[chains[f][j]].tail_local
+            rest_pts[side] = pts
+        for k in range(n):
+            ctx.scene.frame_set(int(rep.frames[0]) + k)
+            for side in (0, 1):
+                hand, chains = chains_of(names, side)
+                pb = obj.pose.bones
+                pts = np.zeros((21, 3))
+                pts[0] = pb[hand].head
+                for f, chain in enumerate(CHAINS):
+                    pts[chain[1]] = pb[chains[f][0]].head
+                    for j in range(3):
+                        pts[chain[j + 2]] = pb[chains[f][j]].tail
+                if k == n - 1:
+                    # relative to the hand: the hand bone itself follows the forearm
+                    rel = pts - pts[0]
+                    rest = rest_pts[side] - rest_pts[side][0]
+                    rot = np.array(pb[hand].matrix.to_3x3().normalized()) @ np.array(
+                        obj.data.bones[hand].matrix_local.to_3x3().normalized()).T
+                    rest_err = max(rest_err, float(np.abs(rel - rest @ rot.T).max()) * 1000)
+                    continue
+                got_f, got_s = finger_angles(pts, side)
+                e = np.degrees(np.abs(got_f - flex[k, side]))
+                errs_f.append(e[1:].max())
+                errs_t.append(e[0].max())
+                errs_s.append(np.degrees(np.abs(got_s - spread[k, side])).max())
+                curl = max(curl, float(np.degrees(got_f[1:, 1]).max()))
+        return {"hands": rep.hands, "max_flex_err_deg": float(max(errs_f)),
+                "max_thumb_err_deg": float(max(errs_t)),
+                "max_spread_err_deg": float(max(errs_s)), "curl_deg": curl,
+                "rest_err_mm": rest_err}
+
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+
+    @check("metarig")
+    def _():
+        bpy.ops.object.armature_human_metarig_add()
+        meta = ctx.object
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=meta, name="meta"))
+        return measure(meta, rep, finger_bones)
+
+    @check("rigify")
+    def _():
+        meta = bpy.data.objects.get("metarig")
+        if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
+            return {"skip": "Rigify generation not available"}
+        ctx.view_layer.objects.active = meta
+        meta.animation_data.action = None
+        for pb in meta.pose.bones:
+            pb.location, pb.rotation_quaternion = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)
+        bpy.ops.pose.rigify_generate()
+        rig = bpy.data.objects["rig"]
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="rigify"))
+
+        def deform(names, side):  # what the mesh follows: the DEF- chain
+            hand, chains = finger_bones(names, side)
+            s = "L" if side == 0 else "R"
+            return f"DEF-hand.{s}", [[f"DEF-{b}" for b in chain] for chain in chains]
+        return measure(rig, rep, deform)
+
+    @check("own")
+    def _():
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(name="own"))
+        hands, result.hands = result.hands, None
+        plain = bake.apply_result(ctx, result, bake.BakeSettings(name="own"))
+        result.hands = hands
+        return {"hands": rep.hands, "keyed": rep.bones_keyed,
+                "keyed_without_hands": plain.bones_keyed, "note": bake.hands_note(result, rep)}
+
+    return res
+
+
+if __name__ == "__main__":
+    import json
+
+    print("RESULT " + json.dumps(main(json.loads(sys.argv[1]))), flush=True)
