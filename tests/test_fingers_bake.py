@@ -44,6 +44,14 @@ def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     assert r["rest_err_mm"] < 0.5        # weight 0: back at the rig's rest pose
 
 
+def test_the_hand_bone_turns_the_palm_onto_the_detected_one(results):
+    """The detected palm rolled 60 degrees about its own axis from where the forearm would
+    carry it: the metarig's posed palm shows it (the wrist's roll)."""
+    r = ok(results, "wrist")
+    assert r["roll_deg"] == pytest.approx(60.0, abs=1.0)
+    assert r["max_err_deg"] < 1.0, r
+
+
 def test_a_rig_without_fingers_is_baked_without_them(results):
     r = ok(results, "own")
     assert r["hands"] == [] and r["keyed"] == r["keyed_without_hands"] > 0
@@ -64,7 +72,7 @@ def main(args: dict) -> dict:
     from test_hands import posed_hand
 
     from dgnet_core.contract import HandResult
-    from dgnet_core.motion.hands import CHAINS, finger_angles
+    from dgnet_core.motion.hands import CHAINS, finger_angles, palm_frame
     from dgnet_core.retarget.fingers import finger_bones
 
     res: dict = {}
@@ -139,6 +147,49 @@ def main(args: dict) -> dict:
         meta = ctx.object
         rep = bake.apply_result(ctx, result, bake.BakeSettings(target=meta, name="meta"))
         return measure(meta, rep, finger_bones)
+
+    def posed_palms(obj, rep, side) -> np.ndarray:
+        names = [b.name for b in obj.data.bones]
+        hand, chains = finger_bones(names, side)
+        mw = np.array(obj.matrix_world)
+        out = []
+        for k in range(n):
+            ctx.scene.frame_set(int(rep.frames[0]) + k)
+            pb = obj.pose.bones
+            pts = np.zeros((21, 3))
+            pts[0] = pb[hand].head
+            for f, chain in enumerate(CHAINS):
+                pts[chain[1]] = pb[chains[f][0]].head
+                for j in range(3):
+                    pts[chain[j + 2]] = pb[chains[f][j]].tail
+            pts = pts @ mw[:3, :3].T
+            out.append(palm_frame(pts, side))
+        return np.array(out)
+
+    @check("wrist")
+    def _():
+        from dgnet_core.rotations import axis_angle_matrix, matrix_rotvec
+
+        meta = bpy.data.objects.get("metarig")
+        hands = result.hands
+        result.hands = HandResult(hands.points, hands.score, hands.flex, hands.spread,
+                                  np.zeros((n, 2)), hands.palm)
+        follow = posed_palms(meta, bake.apply_result(
+            ctx, result, bake.BakeSettings(target=meta, name="follow")), 1)
+        roll = axis_angle_matrix(np.array([0.0, 1.0, 0.0]), np.radians(60.0))
+        target = follow @ roll     # about the palm's own along axis
+        palm = np.array(hands.palm, copy=True)
+        palm[:, 1] = target
+        result.hands = HandResult(hands.points, hands.score, hands.flex, hands.spread,
+                                  np.ones((n, 2)), palm)
+        got = posed_palms(meta, bake.apply_result(
+            ctx, result, bake.BakeSettings(target=meta, name="wrist")), 1)
+        result.hands = hands
+        err = np.degrees(np.linalg.norm(matrix_rotvec(np.swapaxes(got, -1, -2) @ target),
+                                        axis=-1))
+        rolled = np.degrees(np.linalg.norm(matrix_rotvec(np.swapaxes(follow, -1, -2) @ got),
+                                           axis=-1))
+        return {"max_err_deg": float(err.max()), "roll_deg": float(np.median(rolled))}
 
     @check("rigify")
     def _():

@@ -14,6 +14,11 @@ weight: a lost hand relaxes to the rig's rest pose): the first bone by the sprea
 the palm normal after the flexion about the finger's across axis, the other two by their
 flexion. So a rig with curled or fanned fingers at rest is driven the same as a straight
 one, for either hand.
+
+The hand bone (``wrist_bone``) turns so that the rig's rest palm frame lands on the
+detected palm frame (``wrist_quats``): the wrist's full orientation, roll included, which
+17 body joints cannot give; eased towards following the forearm when the hand is lost,
+and held within ``WRIST_LIMIT_DEG`` of it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion.hands import CHAINS, FINGERS, FingerLimits, finger_angles, palm_frame
-from ..rotations import axis_angle_matrix, continuous_quats, matrix_to_quat
+from ..rotations import (
+    axis_angle_matrix,
+    continuous_quats,
+    matrix_rotvec,
+    matrix_to_quat,
+    rot_z,
+    slerp_matrix,
+)
+from .solver import Retargeted, RigSpec, rig_yaw
 
 _RIGIFY = {"thumb": "thumb", "index": "f_index", "middle": "f_middle", "ring": "f_ring",
            "pinky": "f_pinky"}
@@ -95,3 +108,53 @@ def finger_quats(rest: np.ndarray, rest_rot: np.ndarray, side: int, flex: np.nda
                                       towards * d_spread) @ m
             out[:, f, j] = continuous_quats(matrix_to_quat(m))
     return out
+
+
+WRIST_LIMIT_DEG = 100.0   # the hand turns at most this far from following its forearm
+
+
+def wrist_bone(names: list[str], side: int) -> str | None:
+    """The bone that turns the person's ``side`` hand on a rig (0 left, 1 right): a
+    generated Rigify rig's FK hand control, a metarig's hand, Mixamo's hand; None if none."""
+    s, side_word = ("L", "Left") if side == 0 else ("R", "Right")
+    have = set(names)
+    for name in (f"hand_fk.{s}", f"hand.{s}"):
+        if name in have:
+            return name
+    return next((n for n in names if n.endswith(f"{side_word}Hand")), None)
+
+
+def _inherited(spec: RigSpec, out: Retargeted, index: int, n: int) -> np.ndarray:
+    """World rotation vs rest (N, 3, 3) of bone ``index`` when it is not keyed itself: its
+    own fixed rotation, else its parent's, up to a bone the solve turned."""
+    bone = spec.bones[index]
+    if index in out.world_delta:
+        return out.world_delta[index]
+    if bone.fixed_delta is not None:
+        return np.broadcast_to(bone.fixed_delta, (n, 3, 3))
+    if bone.parent < 0:
+        return np.broadcast_to(np.eye(3), (n, 3, 3))
+    return _inherited(spec, out, bone.parent, n)
+
+
+def wrist_quats(spec: RigSpec, out: Retargeted, hand: str, palm_rest: np.ndarray,
+                palm: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Local rotations (N, 4) of the hand bone ``hand`` that turn the rig's rest palm frame
+    ``palm_rest`` (3, 3, world) onto the detected palm frames ``palm`` (N, 3, 3, the
+    person's world): in the rig's facing, eased by ``weight`` (N,) between following the
+    forearm (0) and the detected palm (1), and never more than ``WRIST_LIMIT_DEG`` from
+    following the forearm."""
+    n = len(palm)
+    i = spec.index(hand)
+    bone = spec.bones[i]
+    parent = _inherited(spec, out, bone.parent, n) if bone.parent >= 0 else \
+        np.broadcast_to(np.eye(3), (n, 3, 3))
+    y = rot_z(rig_yaw(spec))
+    target = y @ np.asarray(palm, np.float64) @ np.asarray(palm_rest, np.float64).T
+    rel = np.swapaxes(parent, -1, -2) @ target        # from following the forearm
+    angle = np.linalg.norm(matrix_rotvec(rel), axis=-1)
+    limit = np.radians(WRIST_LIMIT_DEG)
+    keep = np.where(angle > limit, limit / np.maximum(angle, 1e-9), 1.0)
+    delta = slerp_matrix(parent, target, keep * np.asarray(weight, np.float64))
+    basis = bone.rest.T @ np.swapaxes(parent, -1, -2) @ delta @ bone.rest
+    return continuous_quats(matrix_to_quat(basis))
