@@ -153,6 +153,10 @@ def cmd_lift(args: argparse.Namespace) -> int:
     for r in results:
         stem = args.video.stem if r.person is None else f"{args.video.stem}_person{r.person}"
         paths = save_outputs(r, args.out, formats, stem=stem)
+        if r.hands is not None:  # a look at the hands found
+            from .formats.preview import save_hands_preview
+
+            paths.append(save_hands_preview(args.out / f"{stem}_hands.png", args.video, r))
         who = "" if r.person is None else f"person {r.person}: "
         print(who + _summary(r))
         for p in paths:

@@ -168,6 +168,8 @@ class HandResult:
     weight: np.ndarray   # (N, 2) 0..1: how much of the angles to show (eased to 0, the
     #                      rest pose, while the hand is lost)
     palm: np.ndarray     # (N, 2, 3, 3) palm frame (across, along, inner normal) in world axes
+    image: np.ndarray | None = None  # (N, 2, 21, 3) the hand points in the frame (x, y
+    #                                  normalised to the width and height; NaN: none)
 
 
 SHORT_CLIP = 8  # fewer seen frames than this: warn (the network's 4-frame window, smoothing)

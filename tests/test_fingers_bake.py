@@ -42,6 +42,9 @@ def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     assert r["max_thumb_err_deg"] < MAX_THUMB_DEG, r
     assert r["curl_deg"] > 40.0          # the fingers did move
     assert r["rest_err_mm"] < 0.5        # weight 0: back at the rig's rest pose
+    # the palm side as anatomy has it: a metarig's palms face down at rest, so the fingers
+    # curl downwards (the same convention that measures relaxed real hands as curled)
+    assert all(z < -0.5 for z in r["palm_normal_z"]), r["palm_normal_z"]
 
 
 def test_the_hand_bone_turns_the_palm_onto_the_detected_one(results):
@@ -132,7 +135,10 @@ def main(args: dict) -> dict:
                 errs_t.append(e[0].max())
                 errs_s.append(np.degrees(np.abs(got_s - spread[k, side])).max())
                 curl = max(curl, float(np.degrees(got_f[1:, 1]).max()))
+        to_world = np.array(obj.matrix_world.to_3x3().normalized())
+        down = [float((to_world @ palm_frame(rest_pts[side], side)[:, 2])[2]) for side in (0, 1)]
         return {"hands": rep.hands, "max_flex_err_deg": float(max(errs_f)),
+                "palm_normal_z": down,
                 "max_thumb_err_deg": float(max(errs_t)),
                 "max_spread_err_deg": float(max(errs_s)), "curl_deg": curl,
                 "rest_err_mm": rest_err}

@@ -19,7 +19,8 @@ from dgnet_core.motion.hands import (
     palm_frame,
 )
 
-# A right hand, palm facing the camera (-z), fingers up (-y), thumb out to -x.
+# The person's LEFT hand raised towards the camera, palm facing it (-z), fingers up (-y):
+# its thumb is towards the body's middle, -x in the picture (the right hand mirrors it).
 _KNUCKLES = np.array([[-0.030, -0.090, 0.0], [-0.010, -0.095, 0.0], [0.010, -0.090, 0.0],
                       [0.030, -0.080, 0.0]])
 _LENGTHS = (0.040, 0.025, 0.020)
@@ -35,7 +36,7 @@ def posed_hand(flex_deg: np.ndarray, spread_deg: np.ndarray, side: int = 1,
     """(21, 3) landmarks of a hand posed by flexion (5, 3) and spread (5,) in degrees
     (the conventions of ``finger_angles``: each finger spread in the palm plane from its
     metacarpal, the thumb from the index's, then flexed about its own across axis), the
-    left hand mirrored, then turned by ``turn``."""
+    right hand mirrored, then turned by ``turn``."""
     normal = np.array([0.0, 0.0, -1.0])   # the palm faces the camera
     pts = np.zeros((21, 3))
     pts[1] = _THUMB_BASE
@@ -54,7 +55,7 @@ def posed_hand(flex_deg: np.ndarray, spread_deg: np.ndarray, side: int = 1,
             acc += flex_deg[f, j]
             p = p + lengths[j] * (_rot(axis, acc) @ d0)
             pts[chain[j + 2]] = p
-    if side == 0:
+    if side == 1:
         pts[:, 0] *= -1
     if turn is not None:
         pts = pts @ turn.T
@@ -63,6 +64,10 @@ def posed_hand(flex_deg: np.ndarray, spread_deg: np.ndarray, side: int = 1,
 
 def test_palm_frame_faces_the_camera_for_both_hands() -> None:
     zero = np.zeros((5, 3)), np.zeros(5)
+    left, right = posed_hand(*zero, side=0), posed_hand(*zero, side=1)
+    # seen from the camera, a person's left hand (on the picture's right) has its thumb
+    # towards the body's middle: left of its little finger in the picture
+    assert left[4, 0] < left[20, 0] and right[4, 0] > right[20, 0]
     for side in (0, 1):
         frame = palm_frame(posed_hand(*zero, side=side), side)
         assert frame[:, 2] == pytest.approx([0, 0, -1], abs=1e-6)   # palm side: the camera
@@ -275,3 +280,30 @@ def test_finger_bones_are_found_by_name() -> None:
     hand, chains = finger_bones(mixamo, 1)
     assert hand == "mixamorig1:RightHand" and chains[4][2] == "mixamorig1:RightHandPinky3"
     assert finger_bones(mixamo[:-1], 1) is None   # a finger bone missing: no fingers
+
+
+def test_relaxed_real_hands_curl_towards_the_palm() -> None:
+    """The shared two-people clip: the man's hands hang relaxed, fingers slightly curled
+    (as the points drawn on the frames show); both hands must measure as curled, not bent
+    backwards (a wrong palm side gives minus the angles)."""
+    from pathlib import Path
+
+    from dgnet_core.detection.detect import DetectorConfig, default_task_path, detect_video
+    from dgnet_core.detection.hands import default_hand_task_path
+    from dgnet_core.errors import LiftError
+    from dgnet_core.motion.hands import FingerLimits
+
+    clip = Path(__file__).resolve().parents[2] / "shared/data/videos/two_people_1080p.avi"
+    if not clip.is_file():
+        pytest.skip(f"needs the shared clip {clip}")
+    try:
+        default_task_path(), default_hand_task_path()
+    except LiftError as exc:
+        pytest.skip(str(exc))
+    d = detect_video(clip, 0, 30, config=DetectorConfig(hands=True))
+    free = FingerLimits(flex=((-180, 180),) * 3, thumb_flex=((-180, 180),) * 3)
+    for side in (0, 1):
+        found = d.hands.score[:, side] > 0
+        assert found.mean() > 0.5
+        flex, _ = finger_angles(d.hands.world[found, side], side, free)
+        assert np.degrees(np.median(flex[:, 1:, :2])) > 10.0, side

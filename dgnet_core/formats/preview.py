@@ -82,3 +82,57 @@ def save_preview(path: str | Path, video: str | Path, kp2d: np.ndarray,
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+# The hand's bones: each finger's chain from the wrist (``motion.hands.CHAINS``).
+_HAND_CHAINS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
+                (0, 17, 18, 19, 20))
+
+
+def save_hands_preview(path: str | Path, video: str | Path, result, count: int = 4) -> Path:
+    """Write a PNG of the person's hands: for up to ``count`` frames where both (else one)
+    were found, a close crop of each hand with its 21 points drawn and its mean finger
+    curl (degrees of flexion over the four fingers' middle joints). ``result`` is a
+    ``LiftResult`` with ``hands``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hands = result.hands
+    seen = np.asarray(hands.score) > 0
+    both = np.flatnonzero(seen.all(axis=1))
+    pick = both if len(both) else np.flatnonzero(seen.any(axis=1))
+    rows = [int(i) for i in pick[np.linspace(0, len(pick) - 1, min(count, len(pick))).astype(
+        int)]] if len(pick) else []
+    fig, axes = plt.subplots(max(len(rows), 1), 2, figsize=(6, 3 * max(len(rows), 1)),
+                             squeeze=False)
+    size = np.array([result.width, result.height], np.float64)
+    for row, f in zip(axes, rows):
+        img = _read_frame(Path(video), int(result.frame_indices[f]))
+        for side, ax in enumerate(row):
+            ax.axis("off")
+            if not seen[f, side]:
+                ax.set_title(f"{('left', 'right')[side]}: not found")
+                continue
+            if hands.image is None:
+                continue
+            pts = np.asarray(hands.image[f, side], np.float64)[:, :2] * size
+            lo, hi = pts.min(0), pts.max(0)
+            pad = 0.4 * float((hi - lo).max()) + 8
+            if img is not None:
+                ax.imshow(img)
+            for chain in _HAND_CHAINS:
+                ax.plot(pts[list(chain), 0], pts[list(chain), 1], "-o", ms=2, lw=1.5,
+                        color="tab:blue" if side == 0 else "tab:red")
+            ax.set_xlim(lo[0] - pad, hi[0] + pad)
+            ax.set_ylim(hi[1] + pad, lo[1] - pad)
+            curl = float(np.degrees(np.asarray(hands.flex[f, side])[1:, 1]).mean())
+            ax.set_title(f"frame {int(result.frame_indices[f])} "
+                         f"{('left', 'right')[side]}: curl {curl:.0f} deg", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

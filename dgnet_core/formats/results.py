@@ -11,7 +11,8 @@ Owns the on-disk layout of results:
   ``others`` (N,) bool, frames where somebody else was in view; ``person``, which
   tracked person, when several were lifted; with ``--hands``: ``hand_points`` (N, 2, 21,
   3) MediaPipe's hand world landmarks, ``hand_score`` (N, 2), ``finger_flex`` (N, 2, 5, 3)
-  and ``finger_spread`` (N, 2, 5) radians, ``hand_weight`` (N, 2), ``palm`` (N, 2, 3, 3);
+  and ``finger_spread`` (N, 2, 5) radians, ``hand_weight`` (N, 2), ``palm`` (N, 2, 3, 3),
+  ``hand_image`` (N, 2, 21, 3) the points in the frame;
   side 0 is the person's left), scalars
   ``fps``, ``width``, ``height``, and the skeleton (``joint_names``, ``parents``). No
   pickled objects: ``np.load`` works without ``allow_pickle`` and ``load_npz`` restores
@@ -83,14 +84,15 @@ def _arrays(result: LiftResult) -> dict[str, np.ndarray]:
 
 # npz / JSON keys of the hands (``contract.HandResult`` fields).
 HAND_KEYS = {"hand_points": "points", "hand_score": "score", "finger_flex": "flex",
-             "finger_spread": "spread", "hand_weight": "weight", "palm": "palm"}
+             "finger_spread": "spread", "hand_weight": "weight", "palm": "palm",
+             "hand_image": "image"}
 
 
 def _hand_arrays(hands) -> dict[str, np.ndarray]:
     if hands is None:
         return {}
     return {key: np.asarray(getattr(hands, field), np.float32)
-            for key, field in HAND_KEYS.items()}
+            for key, field in HAND_KEYS.items() if getattr(hands, field) is not None}
 
 
 def save_npz(result: LiftResult, path: str | Path) -> Path:
@@ -128,8 +130,8 @@ def load_npz(path: str | Path) -> LiftResult:
         segments=[(int(s), int(e)) for s, e in a["segments"]] if "segments" in a else None,
         others=a.get("others"),
         person=int(a["person"]) if "person" in a else None,
-        hands=HandResult(**{f: a[k] for k, f in HAND_KEYS.items()})
-        if all(k in a for k in HAND_KEYS) else None)
+        hands=HandResult(**{f: a[k] for k, f in HAND_KEYS.items() if k in a})
+        if "finger_flex" in a else None)
 
 
 def _listify(x: np.ndarray, decimals: int) -> list:

@@ -5,7 +5,8 @@ person's left, 1 right), from MediaPipe's metric hand world landmarks:
 
 - the palm frame: ``across`` (index knuckle -> little-finger knuckle), ``along`` (wrist ->
   middle knuckle, made orthogonal) and the palm ``normal`` pointing out of the palm's
-  inner side (the side the fingers curl to) -- across x along, turned for the left hand;
+  inner side (the side the fingers curl to) -- across x along for the person's left hand,
+  turned for the right (checked on real hands: relaxed fingers measure as curled);
 - per finger (thumb, index, middle, ring, little) three flexion angles, 0 straight,
   positive curling towards the palm: the base joint (knuckle; the thumb's CMC) measured
   about the palm's across axis from the metacarpal (wrist -> knuckle; the thumb's from
@@ -54,7 +55,7 @@ def palm_frame(points: np.ndarray, side: int) -> np.ndarray:
     across = across / np.linalg.norm(across, axis=-1, keepdims=True).clip(1e-9)
     along = along - (along * across).sum(-1, keepdims=True) * across
     along = along / np.linalg.norm(along, axis=-1, keepdims=True).clip(1e-9)
-    normal = np.cross(across, along) * (1.0 if side == 1 else -1.0)
+    normal = np.cross(across, along) * (1.0 if side == 0 else -1.0)
     return np.stack([across, along, normal], axis=-1)
 
 
@@ -79,7 +80,7 @@ def finger_angles(points: np.ndarray, side: int, limits: FingerLimits | None = N
     lim = limits or FingerLimits()
     p = np.asarray(points, np.float64)
     normal = palm_frame(p, side)[..., 2]
-    thumbwards = 1.0 if side == 1 else -1.0   # turning about the normal towards the thumb
+    thumbwards = 1.0 if side == 0 else -1.0   # turning about the normal towards the thumb
     flex = np.zeros(p.shape[:-2] + (5, 3))
     spread = np.zeros(p.shape[:-2] + (5,))
 
@@ -198,4 +199,4 @@ def solve_hands(frames, fps: float, camera_to_world: np.ndarray,
     return HandResult(np.asarray(frames.world, np.float32),
                       np.asarray(frames.score, np.float32), m.flex.astype(np.float32),
                       m.spread.astype(np.float32), m.weight.astype(np.float32),
-                      palm.astype(np.float32))
+                      palm.astype(np.float32), np.asarray(frames.image, np.float32))

@@ -88,7 +88,7 @@ def finger_quats(rest: np.ndarray, rest_rot: np.ndarray, side: int, flex: np.nda
     """
     rest_flex, rest_spread = finger_angles(rest, side, _OPEN)
     normal = palm_frame(rest, side)[:, 2]
-    thumbwards = 1.0 if side == 1 else -1.0
+    thumbwards = 1.0 if side == 0 else -1.0
     w = np.asarray(weight, np.float64)[:, None]
     n = len(w)
     out = np.zeros((n, 5, 3, 4))
