@@ -56,8 +56,9 @@ def default_hand_task_path() -> Path:
         if path.is_file():
             return path
     raise LiftError(f"hand model {HAND_TASK_NAME} not found (looked in ${HAND_TASK_ENV}, "
-                    f"{', '.join(str(p) for p in candidates)}); build it with "
-                    "scripts/build_pose_task.sh, or lift without --hands")
+                    f"{', '.join(str(p) for p in candidates)}): a source checkout builds "
+                    "it with scripts/build_pose_task.sh (the extension zip does not hold "
+                    "it yet); or lift without hands")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
-"""Turns on rendered clips: hip and shoulder yaw of the lift against the truth, and how
-fast the lift turns against how fast the person turns.
+"""Turns on rendered clips: hip, shoulder and head yaw of the lift against the truth, and
+how fast the lift turns against how fast the person turns.
 
 Yaw is the heading of the hip line (and of the shoulder line) seen from above the camera
 (camera axes: the angle of the line in the x-z plane), so the world frames of the truth and
 of the placement do not enter. Per clip: the mean absolute yaw error of the lift
 (``LiftResult.joints_camera``) and of MediaPipe's world landmarks, and the largest turn
-between two frames (degrees per frame) of the truth, the lift and MediaPipe.
+between two frames (degrees per frame) of the truth, the lift and MediaPipe. The head:
+its facing, thorax -> nose made square to thorax -> head top (as the bake turns the head
+bone; the rendered head is placed by the same three joints), as yaw (heading in the x-z
+plane) and pitch (above it); MediaPipe's the same way from its landmarks made into the 17
+joints, and ("face") from its own face points, ears -> nose (another definition: its
+pitch carries the nose's drop below the ears).
 
     python -m training.diagnose turns runs/e2e [--model M]
 """
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnet_core.skeleton import LHIP, LSHO, RHIP, RSHO, mediapipe_to_h36m
+from dgnet_core.skeleton import HEAD, LHIP, LSHO, NOSE, RHIP, RSHO, THORAX, mediapipe_to_h36m
 
 from .renders import rendered_clips
 
@@ -26,6 +31,28 @@ def yaw_deg(joints: np.ndarray, left: int, right: int) -> np.ndarray:
     """(N,) heading of the line from ``right`` to ``left`` in the camera's x-z plane."""
     d = joints[:, left] - joints[:, right]
     return np.degrees(np.arctan2(d[:, 2], d[:, 0]))
+
+
+def head_facing(joints: np.ndarray) -> np.ndarray:
+    """(N, 3) unit facing of the head: thorax -> nose made square to thorax -> head top."""
+    aim = joints[:, HEAD] - joints[:, THORAX]
+    aim /= np.linalg.norm(aim, axis=-1, keepdims=True)
+    fwd = joints[:, NOSE] - joints[:, THORAX]
+    fwd = fwd - (fwd * aim).sum(-1, keepdims=True) * aim
+    return fwd / np.linalg.norm(fwd, axis=-1, keepdims=True)
+
+
+def face_facing(mp_world: np.ndarray) -> np.ndarray:
+    """(N, 3) unit facing from MediaPipe's face points: the ears' midpoint -> the nose."""
+    fwd = mp_world[:, 0] - 0.5 * (mp_world[:, 7] + mp_world[:, 8])
+    return fwd / np.linalg.norm(fwd, axis=-1, keepdims=True).clip(1e-9)
+
+
+def yaw_pitch(facing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heading in the camera's x-z plane and the angle above it (y is down), degrees."""
+    yaw = np.degrees(np.arctan2(facing[:, 2], facing[:, 0]))
+    pitch = np.degrees(np.arcsin(np.clip(-facing[:, 1], -1.0, 1.0)))
+    return yaw, pitch
 
 
 def wrap(a: np.ndarray) -> np.ndarray:
@@ -48,6 +75,13 @@ def clip_rows(result, truth_npz: Path) -> dict[str, float]:
             step = np.abs(wrap(np.diff(y)))[ok[1:] & ok[:-1]]
             out[f"{part} {name} fastest"] = float(step.max()) if step.size else float("nan")
         out[f"{part} truth fastest"] = float(np.abs(wrap(np.diff(truth))).max())
+    t_yaw, t_pitch = yaw_pitch(head_facing(gt))
+    mp_raw = np.nan_to_num(np.asarray(result.mp_world, np.float64))
+    for name, facing in (("ours", head_facing(ours)), ("mediapipe", head_facing(mp)),
+                         ("face", face_facing(mp_raw))):
+        yaw, pitch = yaw_pitch(facing)
+        out[f"head {name} yaw error"] = float(np.abs(wrap(yaw - t_yaw))[ok].mean())
+        out[f"head {name} pitch error"] = float(np.abs(pitch - t_pitch)[ok].mean())
     return out
 
 
@@ -62,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     videos = rendered_clips(args.renders)
     cols = ["hips ours error", "hips mediapipe error", "shoulders ours error",
             "shoulders mediapipe error", "hips truth fastest", "hips ours fastest",
-            "hips mediapipe fastest"]
+            "hips mediapipe fastest", "head ours yaw error", "head mediapipe yaw error",
+            "head face yaw error", "head ours pitch error", "head mediapipe pitch error"]
     print("| clip | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))
     rows = []
