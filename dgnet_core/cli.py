@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     lift.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
                       help="output folder (created if needed)")
     add_formats_argument(lift, FORMATS)
+    lift.add_argument("--preview", action="store_true",
+                      help="also write <clip>_preview.png (the 2D skeleton on a few frames "
+                      "beside the lifted 3D pose) and, with --hands, <clip>_hands.png")
     add_pipeline_arguments(lift)
     return parser
 
@@ -153,10 +156,14 @@ def cmd_lift(args: argparse.Namespace) -> int:
     for r in results:
         stem = args.video.stem if r.person is None else f"{args.video.stem}_person{r.person}"
         paths = save_outputs(r, args.out, formats, stem=stem)
-        if r.hands is not None:  # a look at the hands found
-            from .formats.preview import save_hands_preview
+        if args.preview:
+            from .formats.preview import save_hands_preview, save_preview
 
-            paths.append(save_hands_preview(args.out / f"{stem}_hands.png", args.video, r))
+            paths.append(save_preview(args.out / f"{stem}_preview.png", args.video,
+                                      r.keypoints_2d, r.joints_world,
+                                      frame_indices=r.frame_indices, title=stem))
+            if r.hands is not None:
+                paths.append(save_hands_preview(args.out / f"{stem}_hands.png", args.video, r))
         who = "" if r.person is None else f"person {r.person}: "
         print(who + _summary(r))
         for p in paths:

@@ -168,7 +168,7 @@ class _CropLandmarker:
     def __init__(self, wrists: list[tuple[float, float]], boxes: list) -> None:
         self.wrists, self.boxes = wrists, boxes
 
-    def detect(self, image):
+    def detect_for_video(self, image, timestamp_ms):
         x0, y0, s = self.boxes.pop(0)
         hands = []
         for x, y in self.wrists:
@@ -192,12 +192,18 @@ def test_hands_go_to_the_body_side_whose_wrist_they_sit_on() -> None:
     det.config = cfg
     det._mp = type("mp", (), {"Image": lambda **k: None,
                               "ImageFormat": type("F", (), {"SRGB": 0})})
-    det._landmarker = _CropLandmarker([(252.0, 241.0), (401.0, 239.0)], list(boxes))
+    det._crops, det._ts = [None, None], 0
+
+    def landmarkers(wrists):
+        one = _CropLandmarker(wrists, list(boxes))
+        return [one, one]   # the left side's crop first, then the right's
+
+    det._landmarkers = landmarkers([(252.0, 241.0), (401.0, 239.0)])
     out = det.detect(np.zeros((h, w, 3), np.uint8), pose)
     assert out.score[0].tolist() == [pytest.approx(0.9)] * 2
     assert out.image[0, 0, 0, 0] * w == pytest.approx(401.0, abs=0.5)   # left wrist's
     assert out.image[0, 1, 0, 0] * w == pytest.approx(252.0, abs=0.5)
-    det._landmarker = _CropLandmarker([(401.0, 239.0)], list(boxes))
+    det._landmarkers = landmarkers([(401.0, 239.0)])
     out = det.detect(np.zeros((h, w, 3), np.uint8), pose)
     assert out.score[0, 0] > 0 and out.score[0, 1] == 0
     assert isinstance(HandFrames.join([out, out]), HandFrames)
@@ -307,3 +313,14 @@ def test_relaxed_real_hands_curl_towards_the_palm() -> None:
         assert found.mean() > 0.5
         flex, _ = finger_angles(d.hands.world[found, side], side, free)
         assert np.degrees(np.median(flex[:, 1:, :2])) > 10.0, side
+
+
+def test_a_crop_is_held_while_the_hand_stays_near_its_middle() -> None:
+    """The landmarker follows a hand without a new palm search only in a still crop."""
+    det = HandDetector.__new__(HandDetector)
+    det.config, det._crops = HandConfig(), [None, None]
+    assert det._held(0, (100, 100, 200)) == (100, 100, 200)
+    assert det._held(0, (120, 90, 210)) == (100, 100, 200)   # 20 px off: kept
+    assert det._held(0, (160, 100, 200)) == (160, 100, 200)  # 60 px off: moved
+    assert det._held(0, (160, 100, 320)) == (160, 100, 320)  # much bigger: moved
+    assert det._held(1, (0, 0, 50)) == (0, 0, 50)             # each side its own

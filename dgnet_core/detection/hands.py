@@ -9,7 +9,9 @@ the two hands of the person the body tracker follows:
   and pinky points, reaching a little past the wrist along the forearm), ``scale`` x the
   hand's size as the body shows it, at least ``min_side`` pixels: the palm detector then
   sees a large hand, which it misses in a whole frame (the shared dance clip: no hand in a
-  quarter of the frames from the whole picture);
+  quarter of the frames from the whole picture); the crop is held still while the hand
+  stays near its middle, so the landmarker (VIDEO mode, one hand) follows the hand without
+  a new palm search, most of its cost;
 - in each crop the hand whose wrist is nearest the body's wrist, within ``gate`` x the
   hand's size, is that side's hand: left and right come from the body, never from the
   hand model's handedness, so they cannot swap; one hand found for both sides (the other
@@ -71,6 +73,7 @@ class HandConfig:
     min_visibility: float = 0.3  # the body's wrist must be at least this visible
     min_detection_confidence: float = 0.3
     min_presence_confidence: float = 0.3
+    hold: float = 0.15          # a crop stays while the hand is this near (x its side)
 
 
 @dataclass
@@ -123,8 +126,12 @@ def hand_crop(pose: PoseObservation, side: int, width: int, height: int,
 
 
 class HandDetector:
-    """MediaPipe's hand landmarker (IMAGE mode) on the two wrist crops of a frame; a
-    context manager."""
+    """MediaPipe's hand landmarker (VIDEO mode, one per side) on the two wrist crops of
+    each frame; a context manager.
+
+    A side's crop is held still while the hand stays near its middle (within ``hold`` x
+    its side, and about the same size): the landmarker then follows the hand from frame
+    to frame without searching for the palm again, which is most of its cost."""
 
     def __init__(self, task_path: str | Path | None = None,
                  config: HandConfig | None = None) -> None:
@@ -133,15 +140,21 @@ class HandDetector:
         path = Path(task_path) if task_path is not None else default_hand_task_path()
         options = vision.HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
-            running_mode=vision.RunningMode.IMAGE, num_hands=2,
+            running_mode=vision.RunningMode.VIDEO, num_hands=1,
             min_hand_detection_confidence=self.config.min_detection_confidence,
-            min_hand_presence_confidence=self.config.min_presence_confidence)
+            min_hand_presence_confidence=self.config.min_presence_confidence,
+            min_tracking_confidence=self.config.min_presence_confidence)
+        self._landmarkers: list = []
         try:
-            self._landmarker = vision.HandLandmarker.create_from_options(options)
+            for _ in range(2):
+                self._landmarkers.append(vision.HandLandmarker.create_from_options(options))
         except Exception as exc:  # a bad bundle
+            self.close()
             raise LiftError(f"cannot load hand model {path}: {str(exc).splitlines()[0]}"
                             ) from None
         self._mp = mp
+        self._crops: list[tuple[int, int, int] | None] = [None, None]
+        self._ts = 0
 
     def __enter__(self) -> HandDetector:
         return self
@@ -150,13 +163,26 @@ class HandDetector:
         self.close()
 
     def close(self) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        for lm in self._landmarkers:
+            lm.close()
+        self._landmarkers = []
+
+    def _held(self, side: int, want: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The crop to use: the side's last one while ``want`` is close to it."""
+        cur = self._crops[side]
+        if cur is not None:
+            shift = max(abs(want[0] + want[2] / 2 - cur[0] - cur[2] / 2),
+                        abs(want[1] + want[2] / 2 - cur[1] - cur[2] / 2))
+            if shift <= self.config.hold * cur[2] and abs(np.log(want[2] / cur[2])) < 0.2:
+                return cur
+        self._crops[side] = want
+        return want
 
     def detect(self, rgb: np.ndarray, pose: PoseObservation | None) -> HandFrames:
-        """The person's two hands in one RGB frame (one-frame ``HandFrames``)."""
+        """The person's two hands in one RGB frame (one-frame ``HandFrames``); frames come
+        in order."""
         out = HandFrames.empty(1)
+        self._ts += 40
         if pose is None:
             return out
         h, w = rgb.shape[:2]
@@ -165,10 +191,11 @@ class HandDetector:
             crop = hand_crop(pose, side, w, h, self.config)
             if crop is None:
                 continue
-            x0, y0, s, size = crop
+            x0, y0, s = self._held(side, crop[:3])
+            size = crop[3]
             image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
                                    data=np.ascontiguousarray(rgb[y0:y0 + s, x0:x0 + s]))
-            res = self._landmarker.detect(image)
+            res = self._landmarkers[side].detect_for_video(image, self._ts)
             wrist = pose.image[_ARM[side][1], :2] * np.array([w, h])
             best, best_d = None, self.config.gate * size
             for k, lms in enumerate(res.hand_landmarks):
