@@ -199,7 +199,9 @@ def test_bake_settings_default_to_the_schema(blender_side) -> None:
 @pytest.mark.blender
 def test_both_command_lines_take_the_same_flags(blender_side) -> None:
     engine, blender = _flags(_lift_parser()), blender_side["flags"]
-    shared = set(engine) - {"out"}
+    # --preview: the engine's PNG previews (Blender's outputs are the scene and its files)
+    assert "preview" in engine and "preview" not in blender
+    shared = set(engine) - {"out", "preview"}
     for dest in shared:
         if dest == "formats":  # the same flag; each command writes its own formats
             assert blender[dest]["flags"] == engine[dest]["flags"] == ["--formats"]
