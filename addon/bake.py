@@ -202,7 +202,8 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
     else:
         loc = context.scene.cursor.location.copy()
         obj = rigmod.build_armature(context, settings.name, location=loc,
-                                    offsets=body.offsets)
+                                    offsets=body.offsets,
+                                    hands=getattr(result, "hands", None) is not None)
         rig_map = preset_map("lift", rigmod.bone_names(obj))
     try:
         spec = rigmod.rig_spec(obj, rig_map)

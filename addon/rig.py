@@ -34,14 +34,16 @@ def _roll_up(head: np.ndarray, tail: np.ndarray) -> Vector:
 
 
 def build_armature(context: bpy.types.Context, name: str, lengths: np.ndarray | None = None,
-                   location=None, offsets: np.ndarray | None = None) -> bpy.types.Object:
+                   location=None, offsets: np.ndarray | None = None,
+                   hands: bool = False) -> bpy.types.Object:
     """A new armature object with one bone per joint, linked to the active collection.
 
     Bones are named after ``skeleton.JOINT_NAMES`` and scaled to ``lengths`` (median bone
     lengths of the person, ``BONES`` order), or laid out on ``offsets`` (the clip's body,
-    ``LiftResult.rest_offsets``) when given; the floor is the object's origin.
+    ``LiftResult.rest_offsets``) when given; the floor is the object's origin. ``hands``:
+    finger bones too (``lift_rig.hand_bones``).
     """
-    names, parents, heads, tails = lift_rest_bones(lengths, offsets)
+    names, parents, heads, tails = lift_rest_bones(lengths, offsets, hands)
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
     context.collection.objects.link(obj)

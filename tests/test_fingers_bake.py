@@ -32,7 +32,7 @@ def results(tmp_path_factory) -> dict:
     return run_in_bpy(__file__, [{"repo": str(source_addon_repo(tmp))}], tmp)
 
 
-@pytest.mark.parametrize("rig", ["metarig", "rigify"])
+@pytest.mark.parametrize("rig", ["metarig", "rigify", "own_fingers"])
 def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     r = ok(results, rig)
     if "skip" in r:
@@ -42,9 +42,14 @@ def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     assert r["max_thumb_err_deg"] < MAX_THUMB_DEG, r
     assert r["curl_deg"] > 40.0          # the fingers did move
     assert r["rest_err_mm"] < 0.5        # weight 0: back at the rig's rest pose
-    # the palm side as anatomy has it: a metarig's palms face down at rest, so the fingers
-    # curl downwards (the same convention that measures relaxed real hands as curled)
-    assert all(z < -0.5 for z in r["palm_normal_z"]), r["palm_normal_z"]
+    # the palm side as anatomy has it (the convention that measures relaxed real hands as
+    # curled): a metarig's palms face down at rest; the add-on's own hands hang with the
+    # palms to the thighs (the left one's inner side towards -X, the body's middle)
+    left, right = r["palm_normals"]
+    if rig == "own_fingers":
+        assert left[0] < -0.9 and right[0] > 0.9, r["palm_normals"]
+    else:
+        assert left[2] < -0.5 and right[2] < -0.5, r["palm_normals"]
 
 
 def test_the_hand_bone_turns_the_palm_onto_the_detected_one(results):
@@ -58,8 +63,9 @@ def test_the_hand_bone_turns_the_palm_onto_the_detected_one(results):
 def test_a_rig_without_fingers_is_baked_without_them(results):
     r = ok(results, "own")
     assert r["hands"] == [] and r["keyed"] == r["keyed_without_hands"] > 0
-    assert r["note"] == "own has no finger bones for the left and right hands: those " \
+    assert r["note"] == "plain has no finger bones for the left and right hands: those " \
         "fingers are not baked"
+    assert r["bones_without_hands"] == 17 and r["bones_with_hands"] == 17 + 30
 
 
 # --------------------------------------------------------------------------------------
@@ -136,9 +142,10 @@ def main(args: dict) -> dict:
                 errs_s.append(np.degrees(np.abs(got_s - spread[k, side])).max())
                 curl = max(curl, float(np.degrees(got_f[1:, 1]).max()))
         to_world = np.array(obj.matrix_world.to_3x3().normalized())
-        down = [float((to_world @ palm_frame(rest_pts[side], side)[:, 2])[2]) for side in (0, 1)]
+        normals = [(to_world @ palm_frame(rest_pts[side], side)[:, 2]).tolist()
+                   for side in (0, 1)]
         return {"hands": rep.hands, "max_flex_err_deg": float(max(errs_f)),
-                "palm_normal_z": down,
+                "palm_normals": normals,
                 "max_thumb_err_deg": float(max(errs_t)),
                 "max_spread_err_deg": float(max(errs_s)), "curl_deg": curl,
                 "rest_err_mm": rest_err}
@@ -216,14 +223,23 @@ def main(args: dict) -> dict:
             return f"DEF-hand.{s}", [[f"DEF-{b}" for b in chain] for chain in chains]
         return measure(rig, rep, deform)
 
-    @check("own")
-    def _():
+    @check("own_fingers")
+    def _():  # the add-on's own armature, built with finger bones for a result with hands
         rep = bake.apply_result(ctx, result, bake.BakeSettings(name="own"))
+        return measure(rep.obj, rep, finger_bones)
+
+    @check("own")
+    def _():  # an armature built without fingers, then given a result with hands
         hands, result.hands = result.hands, None
-        plain = bake.apply_result(ctx, result, bake.BakeSettings(name="own"))
+        plain = bake.apply_result(ctx, result, bake.BakeSettings(name="plain"))
         result.hands = hands
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(name="plain",
+                                                               target=plain.obj))
+        built = bake.apply_result(ctx, result, bake.BakeSettings(name="built"))
         return {"hands": rep.hands, "keyed": rep.bones_keyed,
-                "keyed_without_hands": plain.bones_keyed, "note": bake.hands_note(result, rep)}
+                "keyed_without_hands": plain.bones_keyed, "note": bake.hands_note(result, rep),
+                "bones_without_hands": len(plain.obj.data.bones),
+                "bones_with_hands": len(built.obj.data.bones)}
 
     return res
 

@@ -36,6 +36,39 @@ CHAINS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 
 WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
 
 
+# A relaxed hand in palm coordinates (across: index -> little finger, along: wrist ->
+# fingers, normal: the palm's inner side), metres, for an adult hand about 19 cm long:
+# fingers nearly straight (5 degrees at each joint), the thumb 35 degrees out from the
+# index's metacarpal. Both hands share it (palm coordinates are the same for both).
+_KNUCKLES = ((-0.030, 0.090), (-0.010, 0.095), (0.010, 0.090), (0.030, 0.080))
+_PHALANGES = ((0.035, 0.030, 0.025), (0.040, 0.025, 0.020), (0.045, 0.028, 0.022),
+              (0.042, 0.026, 0.021), (0.033, 0.020, 0.018))
+REST_HAND_LENGTH = 0.19
+
+
+def rest_hand(curl_deg: float = 5.0, thumb_out_deg: float = 35.0) -> np.ndarray:
+    """(21, 3) points of a relaxed hand in palm coordinates (see ``_KNUCKLES``)."""
+    pts = np.zeros((21, 3))
+    index_dir = np.array([*_KNUCKLES[0], 0.0]) / np.linalg.norm(_KNUCKLES[0])
+    a = np.radians(thumb_out_deg)
+    thumb_dir = np.array([index_dir[0] * np.cos(a) - index_dir[1] * np.sin(a),
+                          index_dir[0] * np.sin(a) + index_dir[1] * np.cos(a), 0.0])
+    bases = [np.array([-0.025, 0.025, 0.0])] + [np.array([*k, 0.0]) for k in _KNUCKLES]
+    for f, chain in enumerate(CHAINS):
+        d0 = thumb_dir if f == 0 else bases[f] / np.linalg.norm(bases[f])
+        axis = np.cross(d0, [0.0, 0.0, 1.0])        # curling towards the normal (+c)
+        axis /= np.linalg.norm(axis)
+        p, acc = bases[f], 0.0
+        pts[chain[1]] = p
+        for j, length in enumerate(_PHALANGES[f]):
+            acc += np.radians(curl_deg)
+            c, s_ = np.cos(acc), np.sin(acc)
+            d = d0 * c + np.cross(axis, d0) * s_ + axis * (axis @ d0) * (1 - c)
+            p = p + length * d
+            pts[chain[j + 2]] = p
+    return pts
+
+
 @dataclass(frozen=True)
 class FingerLimits:
     """Anatomical ranges (degrees) of flexion per joint (base, middle, end) and spread."""

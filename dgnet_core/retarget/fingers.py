@@ -52,7 +52,8 @@ def finger_bones(names: list[str], side: int) -> tuple[str, list[list[str]]] | N
     s, side_word = ("L", "Left") if side == 0 else ("R", "Right")
     rigify = [[f"{_RIGIFY[f]}.0{k}.{s}" for k in (1, 2, 3)] for f in FINGERS]
     if all(n in have for chain in rigify for n in chain):
-        for hand in (f"ORG-hand.{s}", f"hand_fk.{s}", f"hand.{s}", f"DEF-hand.{s}"):
+        own = "LWrist" if side == 0 else "RWrist"   # the add-on's own armature
+        for hand in (f"ORG-hand.{s}", f"hand_fk.{s}", f"hand.{s}", f"DEF-hand.{s}", own):
             if hand in have:
                 return hand, rigify
     for name in names:  # Mixamo: "<prefix>LeftHand", fingers "<prefix>LeftHandIndex1".."3"
@@ -115,10 +116,11 @@ WRIST_LIMIT_DEG = 100.0   # the hand turns at most this far from following its f
 
 def wrist_bone(names: list[str], side: int) -> str | None:
     """The bone that turns the person's ``side`` hand on a rig (0 left, 1 right): a
-    generated Rigify rig's FK hand control, a metarig's hand, Mixamo's hand; None if none."""
+    generated Rigify rig's FK hand control, a metarig's hand, the add-on's own wrist bone,
+    Mixamo's hand; None if none."""
     s, side_word = ("L", "Left") if side == 0 else ("R", "Right")
     have = set(names)
-    for name in (f"hand_fk.{s}", f"hand.{s}"):
+    for name in (f"hand_fk.{s}", f"hand.{s}", "LWrist" if side == 0 else "RWrist"):
         if name in have:
             return name
     return next((n for n in names if n.endswith(f"{side_word}Hand")), None)
