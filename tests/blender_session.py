@@ -73,3 +73,41 @@ def checks(res: dict) -> Callable[[str], Callable]:
             return fn
         return deco
     return check
+
+
+def addon_session(repo: str) -> tuple[dict, Callable[[str], Callable], Callable[[str], object]]:
+    """A clean session with the add-on enabled from ``repo``: the results dict, its
+    ``check`` decorator and a getter of the add-on's modules (``mod("bake")``)."""
+    res: dict = {}
+    pkg = enable_source_addon(repo)
+    return res, checks(res), lambda name: sys.modules[f"{pkg}.{name}"]
+
+
+def synthetic_result(n: int):
+    """A ``LiftResult`` of ``n`` frames of a rigidly posed body (``test_addon``'s)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_addon import _posed, _result
+
+    return _result(_posed(n))
+
+
+def generate_rigify(context):
+    """The generated rig of the scene's ``metarig`` (None when Rigify generation is not
+    available), generated from the rest pose as Rigify asks (it copies the metarig's pose
+    values onto the generated bones); the metarig keeps its action."""
+    import bpy
+
+    meta = bpy.data.objects.get("metarig")
+    if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
+        return None
+    context.view_layer.objects.active = meta
+    keep = meta.animation_data.action if meta.animation_data else None
+    if keep is not None:
+        meta.animation_data.action = None
+    for pb in meta.pose.bones:
+        pb.location, pb.rotation_quaternion = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)
+    bpy.ops.pose.rigify_generate()
+    if keep is not None:
+        meta.animation_data.action = keep
+        meta.animation_data.action_slot = keep.slots[0]
+    return bpy.data.objects["rig"]

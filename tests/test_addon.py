@@ -28,7 +28,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
+from blender_session import (
+    checks,
+    enable_source_addon,
+    generate_rigify,
+    ok,
+    run_in_bpy,
+    source_addon_repo,
+)
 
 from dgnet_core.roles import ALL_ROLES, ROLES
 
@@ -535,20 +542,11 @@ def _group_scene(args: dict) -> dict:
     @check("rigify")
     def _():
         meta = bpy.data.objects.get("metarig")
-        if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
+        # Generated from the rest pose: a posed metarig gives a deform chain that lags its
+        # controls.
+        rig = generate_rigify(ctx)
+        if rig is None:
             return {"skip": "Rigify generation not available"}
-        ctx.view_layer.objects.active = meta
-        # Generate from the rest pose, as Rigify asks: it copies the metarig's pose values
-        # onto the generated bones, and a posed metarig gives a deform chain that lags its
-        # controls. The metarig keeps its action.
-        keep_action = meta.animation_data.action
-        meta.animation_data.action = None
-        for pb in meta.pose.bones:
-            pb.location, pb.rotation_quaternion = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)
-        bpy.ops.pose.rigify_generate()
-        meta.animation_data.action = keep_action
-        meta.animation_data.action_slot = keep_action.slots[0]
-        rig = bpy.data.objects["rig"]
         rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="rigify"))
         bones = {f"ORG-{b}": b for b in LIMB_JOINTS if b != "chest"}
         # The head control turns like the metarig's head bone (same rest, same motion).

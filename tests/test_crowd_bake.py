@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
+from blender_session import addon_session, ok, run_in_bpy, source_addon_repo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,14 +60,11 @@ def main(args: dict) -> dict:
     import bpy
     import numpy as np
 
+    res, check, mod = addon_session(args["repo"])
     sys.path.insert(0, str(REPO / "tests"))
     from test_addon import _posed, _result
 
-    res: dict = {}
-    check = checks(res)
-    pkg = enable_source_addon(args["repo"])
-    bake = sys.modules[pkg + ".bake"]
-    crowd = sys.modules[pkg + ".crowd"]
+    bake, crowd = mod("bake"), mod("crowd")
     ctx = bpy.context
     joints = _posed(30)
     a = _result(joints)

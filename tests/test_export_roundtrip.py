@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
+from blender_session import addon_session, ok, run_in_bpy, source_addon_repo, synthetic_result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -148,20 +148,13 @@ def main(args: dict) -> dict:
     import addon_utils
     import bpy
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_addon import _posed, _result
-
-    res: dict = {}
-
-    check = checks(res)
-
-    pkg = enable_source_addon(args["repo"])
-    bake = sys.modules[pkg + ".bake"]
+    res, check, mod = addon_session(args["repo"])
+    bake = mod("bake")
     ctx = bpy.context
     out = Path(args["out"])
     out.mkdir(parents=True, exist_ok=True)
     n = 30
-    result = _result(_posed(n))
+    result = synthetic_result(n)
 
     def scene_state() -> dict:
         return {"objects": sorted(o.name for o in bpy.data.objects),

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from blender_session import checks, enable_source_addon, ok, run_in_bpy, source_addon_repo
+from blender_session import (
+    addon_session,
+    generate_rigify,
+    ok,
+    run_in_bpy,
+    source_addon_repo,
+    synthetic_result,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,21 +83,15 @@ def main(args: dict) -> dict:
     import bpy
     import numpy as np
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_addon import _posed, _result
-    from test_hands import posed_hand
-
     from dgnet_core.contract import HandResult
-    from dgnet_core.motion.hands import CHAINS, finger_angles, palm_frame
-    from dgnet_core.retarget.fingers import finger_bones
+    from dgnet_core.motion.hands import finger_angles, palm_frame
+    from dgnet_core.retarget.fingers import finger_bones, rest_points
 
-    res: dict = {}
-    check = checks(res)
-    pkg = enable_source_addon(args["repo"])
-    bake = sys.modules[pkg + ".bake"]
+    res, check, mod = addon_session(args["repo"])
+    bake = mod("bake")
     ctx = bpy.context
     n = 12
-    result = _result(_posed(n))
+    result = synthetic_result(n)
     rng = np.random.default_rng(3)
     flex = np.radians(np.concatenate([rng.uniform(0, 40, (n, 2, 1, 3)),
                                       rng.uniform(0, 80, (n, 2, 4, 3))], axis=2))
@@ -100,7 +101,12 @@ def main(args: dict) -> dict:
     weight[-1] = 0.0   # the last frame: the hands lost, eased to rest
     result.hands = HandResult(np.full((n, 2, 21, 3), np.nan), np.ones((n, 2)), flex, spread,
                               weight, np.tile(np.eye(3), (n, 2, 1, 1)))
-    _ = posed_hand  # the same conventions as the unit tests
+
+    def hand_points(bones, hand, chains, head: str, tail: str) -> np.ndarray:
+        """(21, 3) armature-space hand points from bones' heads and tails (rest or posed)."""
+        return rest_points(np.array(getattr(bones[hand], head)),
+                           np.array([[getattr(bones[b], head) for b in c] for c in chains]),
+                           np.array([[getattr(bones[b], tail) for b in c] for c in chains]))
 
     def measure(obj, rep, chains_of) -> dict:
         names = [b.name for b in obj.data.bones]
@@ -108,25 +114,14 @@ def main(args: dict) -> dict:
         rest_pts = {}
         for side in (0, 1):
             hand, chains = chains_of(names, side)
-            bones = obj.data.bones
-            pts = np.zeros((21, 3))
-            pts[0] = bones[hand].head_local
-            for f, chain in enumerate(CHAINS):
-                pts[chain[1]] = bones[chains[f][0]].head_local
-                for j in range(3):
-                    pts[chain[j + 2]] = bones[chains[f][j]].tail_local
-            rest_pts[side] = pts
+            rest_pts[side] = hand_points(obj.data.bones, hand, chains, "head_local",
+                                         "tail_local")
         for k in range(n):
             ctx.scene.frame_set(int(rep.frames[0]) + k)
             for side in (0, 1):
                 hand, chains = chains_of(names, side)
                 pb = obj.pose.bones
-                pts = np.zeros((21, 3))
-                pts[0] = pb[hand].head
-                for f, chain in enumerate(CHAINS):
-                    pts[chain[1]] = pb[chains[f][0]].head
-                    for j in range(3):
-                        pts[chain[j + 2]] = pb[chains[f][j]].tail
+                pts = hand_points(pb, hand, chains, "head", "tail")
                 if k == n - 1:
                     # relative to the hand: the hand bone itself follows the forearm
                     rel = pts - pts[0]
@@ -168,14 +163,7 @@ def main(args: dict) -> dict:
         out = []
         for k in range(n):
             ctx.scene.frame_set(int(rep.frames[0]) + k)
-            pb = obj.pose.bones
-            pts = np.zeros((21, 3))
-            pts[0] = pb[hand].head
-            for f, chain in enumerate(CHAINS):
-                pts[chain[1]] = pb[chains[f][0]].head
-                for j in range(3):
-                    pts[chain[j + 2]] = pb[chains[f][j]].tail
-            pts = pts @ mw[:3, :3].T
+            pts = hand_points(obj.pose.bones, hand, chains, "head", "tail") @ mw[:3, :3].T
             out.append(palm_frame(pts, side))
         return np.array(out)
 
@@ -206,15 +194,9 @@ def main(args: dict) -> dict:
 
     @check("rigify")
     def _():
-        meta = bpy.data.objects.get("metarig")
-        if meta is None or not hasattr(bpy.ops.pose, "rigify_generate"):
+        rig = generate_rigify(ctx)
+        if rig is None:
             return {"skip": "Rigify generation not available"}
-        ctx.view_layer.objects.active = meta
-        meta.animation_data.action = None
-        for pb in meta.pose.bones:
-            pb.location, pb.rotation_quaternion = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0)
-        bpy.ops.pose.rigify_generate()
-        rig = bpy.data.objects["rig"]
         rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="rigify"))
 
         def deform(names, side):  # what the mesh follows: the DEF- chain

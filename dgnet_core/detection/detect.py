@@ -19,7 +19,6 @@ through it and collects those into a ``Detections`` (NaN where nobody was found)
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -34,13 +33,13 @@ from ..errors import LiftError, VideoError
 from ..skeleton import MP_NUM
 from . import mediapipe_api
 from .hands import HandConfig, HandDetector, HandFrames
+from .models import find_model
 from .observation import PoseObservation
 from .tracking import PersonTracker, TrackerConfig
 from .video import VideoReader
 
 TASK_ENV = "LIFT_VIDEO_POSE_TASK"
 TASK_NAME = "pose_landmarker_full.task"
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # dgnet_core/
 
 
 def default_task_path() -> Path:
@@ -49,20 +48,8 @@ def default_task_path() -> Path:
 
     Raises ``LiftError`` naming every place looked at when none exists.
     """
-    env = os.environ.get(TASK_ENV)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise LiftError(f"{TASK_ENV} points to a missing file: {path}")
-        return path
-    candidates = [_PACKAGE_DIR / "models" / TASK_NAME,
-                  _PACKAGE_DIR.parent / ".cache" / "models" / TASK_NAME]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise LiftError(f"pose model {TASK_NAME} not found (looked in ${TASK_ENV}, "
-                    f"{', '.join(str(p) for p in candidates)}); build it with "
-                    "scripts/build_pose_task.sh")
+    return find_model(TASK_NAME, TASK_ENV, "pose model",
+                      "build it with scripts/build_pose_task.sh")
 
 
 @dataclass(frozen=True)

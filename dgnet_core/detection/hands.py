@@ -25,7 +25,6 @@ landmarks, and a score (0: no hand).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +32,11 @@ import numpy as np
 
 from ..errors import LiftError
 from . import mediapipe_api
+from .models import find_model
 from .observation import PoseObservation
 
 HAND_TASK_ENV = "LIFT_VIDEO_HAND_TASK"
 HAND_TASK_NAME = "hand_landmarker.task"
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
 NUM_HAND = 21
 # MediaPipe pose landmarks per side (left, right): elbow, wrist, pinky, index, thumb.
 _ARM = ((13, 15, 17, 19, 21), (14, 16, 18, 20, 22))
@@ -46,21 +45,9 @@ _ARM = ((13, 15, 17, 19, 21), (14, 16, 18, 20, 22))
 def default_hand_task_path() -> Path:
     """The offline hand model: ``$LIFT_VIDEO_HAND_TASK``, else ``dgnet_core/models/``, else
     ``<repo>/.cache/models/``; ``LiftError`` naming every place looked at when none exists."""
-    env = os.environ.get(HAND_TASK_ENV)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise LiftError(f"{HAND_TASK_ENV} points to a missing file: {path}")
-        return path
-    candidates = [_PACKAGE_DIR / "models" / HAND_TASK_NAME,
-                  _PACKAGE_DIR.parent / ".cache" / "models" / HAND_TASK_NAME]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise LiftError(f"hand model {HAND_TASK_NAME} not found (looked in ${HAND_TASK_ENV}, "
-                    f"{', '.join(str(p) for p in candidates)}): a source checkout builds "
-                    "it with scripts/build_pose_task.sh (the extension zip does not hold "
-                    "it yet); or lift without hands")
+    return find_model(HAND_TASK_NAME, HAND_TASK_ENV, "hand model",
+                      "a source checkout builds it with scripts/build_pose_task.sh (the "
+                      "extension zip does not hold it yet); or lift without hands")
 
 
 @dataclass(frozen=True)

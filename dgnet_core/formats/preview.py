@@ -76,6 +76,12 @@ def save_preview(path: str | Path, video: str | Path, kp2d: np.ndarray,
             ax.set_title(f"3D {name}, m")
     if title:
         fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,9 +136,4 @@ def save_hands_preview(path: str | Path, video: str | Path, result, count: int =
             curl = float(np.degrees(np.asarray(hands.flex[f, side])[1:, 1]).mean())
             ax.set_title(f"frame {int(result.frame_indices[f])} "
                          f"{('left', 'right')[side]}: curl {curl:.0f} deg", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
