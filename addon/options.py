@@ -40,9 +40,7 @@ def values_from_props(props, prefs=None, model_path: str = "",
         "workers": int(getattr(prefs, "workers", 0)),
         "foot_lock": bool(props.foot_lock),
         "people": int(getattr(props, "people", 1)),
-        # hands are for one person: the panel greys them out with several
-        "hands": bool(getattr(props, "hands", False)) and int(getattr(props, "people", 1))
-        == 1,
+        "hands": bool(getattr(props, "hands", False)),
         "rig_type": from_identifier(BakeOptions, "rig_type", props.rig_type),
         "root_motion": bool(props.root_motion),
         "scale_to_rig": bool(props.scale_to_rig),

@@ -87,9 +87,7 @@ def draw_lift_panel(layout, context) -> None:
     col.prop(props, "smoothing")
     col.prop(props, "foot_lock")
     col.prop(props, "people")
-    row = col.row()
-    row.enabled = props.people == 1  # hands are lifted for one person
-    row.prop(props, "hands")
+    col.prop(props, "hands")
     col.prop(props, "root_motion")
     sub = col.row()
     sub.enabled = props.target_mode == "EXISTING"

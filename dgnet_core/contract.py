@@ -107,8 +107,8 @@ class PipelineOptions:
                          description=f"people to lift, each on their own armature (0 = "
                          f"everybody seen, up to {MAX_PEOPLE})")
     hands: bool = option(False, flag="--hands", label="Hands",
-                         help="also find the person's hands and solve their finger angles "
-                         "(one person; fingers on Rigify and Mixamo rigs)",
+                         help="also find the hands and solve their finger angles (fingers "
+                         "on the new armature, Rigify and Mixamo rigs)",
                          description="find the hands and animate the fingers (Rigify, "
                          "Mixamo)")
     flip_tta: bool | None = option(None, flag="--no-flip", help="no flip test-time "
@@ -127,8 +127,6 @@ class PipelineOptions:
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid option (choices, ranges, order)."""
         validate(self)
-        if self.hands and self.people != 1:
-            raise ValueError("hands are lifted for one person: use --hands with --people 1")
         if self.frame_end is not None and self.frame_end < self.frame_start:
             raise ValueError(f"frame_end ({self.frame_end}) is before frame_start "
                              f"({self.frame_start})")

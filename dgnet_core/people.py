@@ -167,7 +167,7 @@ def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
     what = "everybody" if opts.people == 0 else f"{opts.people} people"
     yield Progress("detect", 0.0, f"detecting {what} in {video.name}")
     gen = iter_detect_people(video, opts.frame_start, opts.frame_stop, opts.task_path,
-                             opts.people)
+                             opts.people, hands=opts.hands)
     try:
         people = yield from _relay(gen, lambda p: Progress(
             "detect", _DETECT * min(p[0] / p[1] if p[1] else 0.5, 1.0),

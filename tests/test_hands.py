@@ -265,14 +265,6 @@ def test_finger_bones_turned_by_the_quats_show_the_detected_angles(side: int) ->
     assert _fk(rest, frames, q0[0]) == pytest.approx(rest, abs=1e-9)
 
 
-def test_hands_are_for_one_person() -> None:
-    from dgnet_core.contract import PipelineOptions
-
-    assert PipelineOptions(hands=True).hands
-    with pytest.raises(ValueError, match="one person"):
-        PipelineOptions(hands=True, people=0)
-
-
 def test_finger_bones_are_found_by_name() -> None:
     from dgnet_core.retarget.fingers import finger_bones
 

@@ -252,3 +252,43 @@ def test_the_command_line_writes_one_file_set_per_person(tmp_path, monkeypatch, 
     assert files == ["two_person1.npz", "two_person2.npz"]
     assert [load_npz(out / f).person for f in files] == [1, 2]
     assert "person 2: 30 frames" in capsys.readouterr().out
+
+
+class _OneHand:
+    """Stands in for ``HandDetector``: the person's left hand found in every frame, the
+    right one never; counts the detectors made."""
+
+    made = 0
+
+    def __init__(self, *args) -> None:
+        _OneHand.made += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def detect(self, rgb, pose):
+        from dgnet_core.detection.hands import HandFrames
+
+        out = HandFrames.empty(1)
+        if pose is not None:
+            out.world[0, 0] = np.random.default_rng(0).normal(scale=0.03, size=(21, 3))
+            out.image[0, 0] = 0.5
+            out.score[0, 0] = 0.9
+        return out
+
+
+def test_each_person_gets_their_own_hands(tmp_path, monkeypatch) -> None:
+    clip = tmp_path / "two.avi"
+    write_clip(clip, n=30, size=(W, H))
+    monkeypatch.setattr(people_mod, "PoseDetector", _TwoWalkers)
+    monkeypatch.setattr(people_mod, "HandDetector", _OneHand)
+    _OneHand.made = 0
+    res = run_people(clip, PipelineOptions(people=0, hands=True), lifter=tiny_lifter())
+    assert _OneHand.made == 2   # one per person: each keeps its own crops
+    for r in res:
+        assert (r.hands.score[:, 0] > 0).all() and (r.hands.score[:, 1] == 0).all()
+        assert r.warnings()[-1] == "the right hand was not found in any frame: its " \
+            "fingers stay at rest"

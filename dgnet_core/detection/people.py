@@ -31,14 +31,15 @@ searched whole.
 ``iter_detect_people`` streams a video through it (looking for one more person than
 wanted, so a newcomer is seen) and returns ``People``: one ``Detections`` per person over
 the whole frame range (NaN where they were not seen) and, per frame, how many poses were
-left to nobody (more people than asked for). Detection runs in this process, every
-landmarker on every frame (no fast one-person landmarker, no chunks).
+left to nobody (more people than asked for); with ``hands`` each person's hands, found
+around their own wrists. Detection runs in this process, every landmarker on every frame
+(no fast one-person landmarker, no chunks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ import numpy as np
 from ..errors import VideoError
 from ..skeleton import MP_NUM
 from .detect import Detections, DetectorConfig, PoseDetector, _Prefetch
+from .hands import HandDetector, HandFrames
 from .observation import PoseObservation
 from .tracking import Candidate, Features, PersonTracker, TrackerConfig, bbox_diag
 from .video import VideoReader
@@ -239,9 +241,10 @@ def _stack(rows: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray:
 
 def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = None,
                        task_path: str | Path | None = None, wanted: int = 0,
-                       config: PeopleConfig | None = None, chunk: int = 4
-                       ) -> Generator[tuple[int, int], None, People]:
-    """Detect and follow ``wanted`` people (0: everybody) in frames ``[start, stop)``.
+                       config: PeopleConfig | None = None, chunk: int = 4,
+                       hands: bool = False) -> Generator[tuple[int, int], None, People]:
+    """Detect and follow ``wanted`` people (0: everybody) in frames ``[start, stop)``;
+    ``hands``: each person's hands too (one ``hands.HandDetector`` per person).
 
     A generator yielding ``(frames_done, frames_total)`` every ``chunk`` frames, as
     ``detect.iter_detect``; its return value is the ``People``.
@@ -250,9 +253,11 @@ def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = Non
     poses_asked = min(cfg.max_poses, wanted + 1) if wanted else cfg.max_poses
     det_cfg = DetectorConfig(num_poses=poses_asked, fast_tracking=False, tracker=cfg.tracker)
     frames_seen: list[dict[int, PoseObservation]] = []
+    hands_seen: list[dict[int, HandFrames]] = []
+    finders: list[HandDetector] = []   # one per person: each keeps its own crops
     indices: list[int] = []
     untracked: list[int] = []
-    with VideoReader(video) as reader:
+    with VideoReader(video) as reader, ExitStack() as stack:
         info = reader.info
         last = stop if stop is not None else (info.frame_count or None)
         total = max((last or 0) - start, 0)
@@ -263,6 +268,11 @@ def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = Non
                 poses = detector.detect(rgb, round(index * 1000.0 / info.fps))
                 owner, left = tracker.observe(poses, rgb)
                 frames_seen.append({t: poses[i] for i, t in enumerate(owner) if t >= 0})
+                if hands:
+                    while len(finders) < len(tracker.tracks):
+                        finders.append(stack.enter_context(HandDetector()))
+                    hands_seen.append({t: finders[t].detect(rgb, p)
+                                       for t, p in frames_seen[-1].items()})
                 indices.append(index)
                 untracked.append(left)
                 if len(indices) % chunk == 0:
@@ -278,5 +288,7 @@ def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = Non
             _stack([None if p is None else p.image for p in seen], (MP_NUM, 3)), vis,
             _stack([None if p is None else p.world for p in seen], (MP_NUM, 3)),
             np.array([p is not None for p in seen], bool), np.array(indices, np.int64),
-            info.fps, info.width, info.height, str(video)))
+            info.fps, info.width, info.height, str(video), None,
+            HandFrames.join([f.get(t) or HandFrames.empty(1) for f in hands_seen])
+            if hands else None))
     return People(people, np.array(untracked, np.int64), np.array(indices, np.int64))
