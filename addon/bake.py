@@ -225,7 +225,7 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
         frames = np.round(first) + np.arange(len(joints), dtype=np.float64)
         keep = _seen(result, len(joints), settings)
         fingers, hands_driven = ({}, []) if getattr(result, "hands", None) is None else \
-            finger_keys(obj, result.hands, settings.frame_ratio, spec, out)
+            finger_keys(obj, result.hands, settings.frame_ratio, spec, out, rig_map.bones)
         action = key_pose(obj, settings.name, frames, out, spec, keep=keep, extra=fingers)
         if settings.target is not None:  # a rig of the user's: check its planted feet
             settle.settle_root(context, obj, spec, frames, out, action_fcurves(obj), keep)

@@ -43,10 +43,12 @@ def _rotations(m: np.ndarray) -> np.ndarray:
 
 
 def finger_keys(obj: bpy.types.Object, hands, ratio: float, spec: RigSpec,
-                out: Retargeted) -> tuple[dict[str, np.ndarray], list[str]]:
+                out: Retargeted, mapped: dict[str, str] | None = None
+                ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per finger bone name (and hand bone: the wrist) its local quaternions (N, 4) at
     scene frames (``ratio`` scene frames per video frame, as the body is resampled), and
-    the sides driven ("left", "right"). ``spec`` and ``out``: the body's solve."""
+    the sides driven ("left", "right"). ``spec`` and ``out``: the body's solve;
+    ``mapped``: the bone map's bone -> role (a custom map may name the finger bones)."""
     names = [b.name for b in obj.data.bones]
     flex = resample_values(hands.flex, ratio)
     spread = resample_values(hands.spread, ratio)
@@ -56,7 +58,7 @@ def finger_keys(obj: bpy.types.Object, hands, ratio: float, spec: RigSpec,
     keys: dict[str, np.ndarray] = {}
     driven = []
     for side, word in ((0, "left"), (1, "right")):
-        found = finger_bones(names, side)
+        found = finger_bones(names, side, mapped)
         if found is None:
             continue
         hand, chains = found
@@ -65,7 +67,7 @@ def finger_keys(obj: bpy.types.Object, hands, ratio: float, spec: RigSpec,
         for f, chain in enumerate(chains):
             for j, name in enumerate(chain):
                 keys[name] = quats[:, f, j]
-        wrist = wrist_bone(names, side)
+        wrist = wrist_bone(names, side, mapped)
         if wrist is not None and np.asarray(hands.score)[:, side].max() > 0:
             keys[wrist] = wrist_quats(spec, out, wrist, to_world @ palm_frame(rest, side),
                                       palm[:, side], weight[:, side])

@@ -110,6 +110,14 @@ REQUIRED_ROLES: tuple[str, ...] = (
 OPTIONAL_ROLES: tuple[str, ...] = ("spine", "chest", "neck", "head", *FOOT_ROLES)
 ALL_ROLES: tuple[str, ...] = REQUIRED_ROLES[:1] + OPTIONAL_ROLES + REQUIRED_ROLES[1:]
 
+# The hands' parts a bone map may name (the fingers' bones, thumb first, and the hand bone
+# that turns with the palm); the finger solve drives them (``retarget.fingers``), the
+# body solve does not.
+FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
+HAND_ROLES: tuple[str, ...] = tuple(
+    [f"{f}.{k}.{s}" for s in "LR" for f in FINGERS for k in (1, 2, 3)]
+    + ["hand.L", "hand.R"])
+
 # The four limbs by their upper role: (left knee, right knee, left elbow, right elbow).
 LIMB_ROLES: tuple[str, ...] = ("thigh.L", "thigh.R", "upper_arm.L", "upper_arm.R")
 # (root, middle, end) joints of each limb, e.g. (LHIP, LKNEE, LFOOT).

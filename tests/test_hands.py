@@ -316,3 +316,34 @@ def test_a_crop_is_held_while_the_hand_stays_near_its_middle() -> None:
     assert det._held(0, (160, 100, 200)) == (160, 100, 200)  # 60 px off: moved
     assert det._held(0, (160, 100, 320)) == (160, 100, 320)  # much bigger: moved
     assert det._held(1, (0, 0, 50)) == (0, 0, 50)             # each side its own
+
+
+def test_a_custom_bone_map_names_the_finger_bones() -> None:
+    """A JSON bone map may name finger bones and the hand bone: the finger solve finds
+    them there (whatever the rig calls them), the body solve leaves them alone."""
+    import json
+
+    from dgnet_core.retarget.fingers import finger_bones, wrist_bone
+    from dgnet_core.retarget.rigmaps import RigMap, spec_from_rest
+    from dgnet_core.roles import FINGERS
+
+    bones = {"pelvis_b": "pelvis", "thigh_l": "thigh.L", "shin_l": "shin.L",
+             "thigh_r": "thigh.R", "shin_r": "shin.R", "arm_l": "upper_arm.L",
+             "fore_l": "forearm.L", "arm_r": "upper_arm.R", "fore_r": "forearm.R",
+             "Palm_L": "hand.L"}
+    bones.update({f"Fing_{f}_{k}_L": f"{f}.{k}.L" for f in FINGERS for k in (1, 2, 3)})
+    rig_map = RigMap.from_json(json.dumps({"bones": bones}))
+    names = list(bones)
+    hand, chains = finger_bones(names, 0, rig_map.bones)
+    assert hand == "Palm_L" and chains[1] == ["Fing_index_1_L", "Fing_index_2_L",
+                                              "Fing_index_3_L"]
+    assert wrist_bone(names, 0, rig_map.bones) == "Palm_L"
+    assert finger_bones(names, 1, rig_map.bones) is None   # no right hand mapped
+    n = len(names)
+    spec = spec_from_rest(names, [-1] * n, np.tile(np.eye(3), (n, 1, 1)), np.zeros((n, 3)),
+                          np.ones((n, 3)), rig_map)
+    roles = {b.name: b.role for b in spec.bones}
+    assert roles["Palm_L"] is None and roles["Fing_thumb_1_L"] is None
+    assert roles["fore_l"] == "forearm.L"
+    with pytest.raises(Exception, match="unknown body parts: index.4.L"):
+        RigMap.from_json(json.dumps({"bones": {"x": "index.4.L"}}))

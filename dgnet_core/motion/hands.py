@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 # Landmark chains per finger: (base of the metacarpal, knuckle, middle, end, tip).
 CHAINS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12),
                                        (0, 13, 14, 15, 16), (0, 17, 18, 19, 20))

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..motion.hands import CHAINS, FINGERS, FingerLimits, finger_angles, palm_frame
+from ..motion.hands import CHAINS, FingerLimits, finger_angles, palm_frame
+from ..roles import FINGERS
 from ..rotations import (
     axis_angle_matrix,
     continuous_quats,
@@ -45,11 +46,17 @@ _OPEN = FingerLimits(flex=((-180, 180),) * 3, thumb_flex=((-180, 180),) * 3,
                      spread=(-180.0, 180.0), thumb_spread=(-180.0, 180.0))
 
 
-def finger_bones(names: list[str], side: int) -> tuple[str, list[list[str]]] | None:
+def finger_bones(names: list[str], side: int, mapped: dict[str, str] | None = None
+                 ) -> tuple[str, list[list[str]]] | None:
     """(hand bone, [[3 bones] per finger, thumb first]) of the person's ``side`` (0 left,
-    1 right) among a rig's bone ``names``, or None when the rig has no full set."""
+    1 right) among a rig's bone ``names``, or None when the rig has no full set.
+    ``mapped``: a bone map's bone -> role (its hand roles, ``roles.HAND_ROLES``, first)."""
     have = set(names)
     s, side_word = ("L", "Left") if side == 0 else ("R", "Right")
+    by_role = {r: b for b, r in (mapped or {}).items() if b in have}
+    chains = [[by_role.get(f"{f}.{k}.{s}") for k in (1, 2, 3)] for f in FINGERS]
+    if f"hand.{s}" in by_role and all(all(chain) for chain in chains):
+        return by_role[f"hand.{s}"], chains
     rigify = [[f"{_RIGIFY[f]}.0{k}.{s}" for k in (1, 2, 3)] for f in FINGERS]
     if all(n in have for chain in rigify for n in chain):
         own = "LWrist" if side == 0 else "RWrist"   # the add-on's own armature
@@ -114,12 +121,17 @@ def finger_quats(rest: np.ndarray, rest_rot: np.ndarray, side: int, flex: np.nda
 WRIST_LIMIT_DEG = 100.0   # the hand turns at most this far from following its forearm
 
 
-def wrist_bone(names: list[str], side: int) -> str | None:
+def wrist_bone(names: list[str], side: int, mapped: dict[str, str] | None = None
+               ) -> str | None:
     """The bone that turns the person's ``side`` hand on a rig (0 left, 1 right): a
     generated Rigify rig's FK hand control, a metarig's hand, the add-on's own wrist bone,
-    Mixamo's hand; None if none."""
+    Mixamo's hand, or a bone map's ``hand.L`` / ``hand.R``; None if none."""
     s, side_word = ("L", "Left") if side == 0 else ("R", "Right")
     have = set(names)
+    custom = next((b for b, r in (mapped or {}).items() if r == f"hand.{s}" and b in have),
+                  None)
+    if custom is not None:
+        return custom
     for name in (f"hand_fk.{s}", f"hand.{s}", "LWrist" if side == 0 else "RWrist"):
         if name in have:
             return name

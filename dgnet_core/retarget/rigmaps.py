@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RigError
-from ..roles import ALL_ROLES, REQUIRED_ROLES, ROLES
+from ..roles import ALL_ROLES, HAND_ROLES, REQUIRED_ROLES, ROLES
 from ..skeleton import HIP, JOINT_NAMES
 from .solver import RigBone, RigSpec
 
@@ -95,10 +95,11 @@ class RigMap:
             bones = {str(k): str(v) for k, v in data["bones"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RigError(f"not a bone map file (expected JSON with 'bones'): {exc}") from None
-        unknown = sorted(set(bones.values()) - set(ROLES))
+        unknown = sorted(set(bones.values()) - set(ROLES) - set(HAND_ROLES))
         if unknown:
             raise RigError(f"bone map has unknown body parts: {', '.join(unknown)}; "
-                           f"valid: {', '.join(ALL_ROLES)}")
+                           f"valid: {', '.join(ALL_ROLES)} and the hands' "
+                           f"{HAND_ROLES[0]} .. {HAND_ROLES[-3]}, hand.L, hand.R")
         root = data.get("root")
         return cls(bones=bones, root=str(root) if root else None,
                    rig_type=str(data.get("rig_type", "custom")))
@@ -245,9 +246,10 @@ def spec_from_rest(names: Sequence[str], parents: Sequence[int], rest: np.ndarra
                    scale: float = 1.0) -> RigSpec:
     """RigSpec from world-space rest data (parents first) and a checked RigMap."""
     check_map(rig_map, names)
+    body = {b: r for b, r in rig_map.bones.items() if r in ROLES}  # hands: the finger solve
     bones = [RigBone(name=n, parent=int(p), rest=np.asarray(r, dtype=np.float64),
                      head=np.asarray(h, dtype=np.float64), tail=np.asarray(t, dtype=np.float64),
-                     role=rig_map.bones.get(n))
+                     role=body.get(n))
              for n, p, r, h, t in zip(names, parents, rest, heads, tails)]
     for i, b in enumerate(bones):
         if b.parent >= i:
