@@ -115,3 +115,37 @@ def test_bvh_round_trips_through_a_reader(tmp_path) -> None:
         cos = np.sum(got * want, -1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
         assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 0.5
     assert sum(1 for c in BVH_CHILDREN if not c) == path.read_text().count("End Site")
+
+
+def test_bvh_with_hands_carries_the_finger_angles(tmp_path) -> None:
+    """With hands the file has fifteen finger joints per hand (named as the armature's
+    finger bones); its forward kinematics shows the detected base and middle flexion."""
+    from dgnet_core.contract import HandResult
+    from dgnet_core.motion.hands import FingerLimits, finger_angles
+
+    joints = posed_sequence(6)
+    n = len(joints)
+    rng = np.random.default_rng(5)
+    flex = np.radians(rng.uniform(5, 70, (n, 2, 5, 3)))
+    flex[..., 0, :] = np.radians(20.0)
+    spread = np.zeros((n, 2, 5))
+    hands = HandResult(np.full((n, 2, 21, 3), np.nan), np.ones((n, 2)), flex, spread,
+                       np.ones((n, 2)), np.tile(np.eye(3), (n, 2, 1, 1)))
+    path = write_bvh(tmp_path / "h.bvh", joints, fps=25.0, hands=hands)
+    names, parents, offsets, _, motion, _ = _read_bvh(path)
+    assert len(names) == 17 + 30 and "f_index.02.L" in names and "thumb.03.R" in names
+    assert path.read_text().count("End Site") == sum(1 for c in BVH_CHILDREN if not c) - 2 + 10
+    pos = _fk(parents, offsets, motion)[..., [0, 2, 1]] * [1, -1, 1]   # back to Z-up
+    free = FingerLimits(flex=((-180, 180),) * 3)
+    for side, s in ((0, "L"), (1, "R")):
+        pts = np.zeros((n, 21, 3))
+        pts[:, 0] = pos[:, names.index(JOINT_NAMES[13 if side == 0 else 16])]
+        fingers = ("thumb", "f_index", "f_middle", "f_ring", "f_pinky")
+        for f, finger in enumerate(fingers):
+            c = list(range(1 + 4 * f, 5 + 4 * f))   # motion.hands.CHAINS without the wrist
+            for k in range(3):
+                pts[:, c[k]] = pos[:, names.index(f"{finger}.0{k + 1}.{s}")]
+            pts[:, c[3]] = 2 * pts[:, c[2]] - pts[:, c[1]]   # the tip: not in the joints
+        got, _ = finger_angles(pts, side, free)
+        want = np.degrees(flex[:, side, 1:, :2])
+        assert np.degrees(got[:, 1:, :2]) == pytest.approx(want, abs=1.0)

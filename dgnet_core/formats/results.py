@@ -164,7 +164,8 @@ def save_json(result: LiftResult, path: str | Path, decimals: int = 5) -> Path:
 def save_bvh(result: LiftResult, path: str | Path) -> Path:
     """Write the world joints as a BVH file on the project skeleton (Y-up, metres)."""
     return write_bvh(path, result.joints_world, result.fps,
-                     offsets=getattr(result, "rest_offsets", None))
+                     offsets=getattr(result, "rest_offsets", None),
+                     hands=getattr(result, "hands", None))
 
 
 _WRITERS = {"npz": save_npz, "json": save_json, "bvh": save_bvh}

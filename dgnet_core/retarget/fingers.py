@@ -151,24 +151,32 @@ def _inherited(spec: RigSpec, out: Retargeted, index: int, n: int) -> np.ndarray
     return _inherited(spec, out, bone.parent, n)
 
 
+def wrist_delta(parent: np.ndarray, palm_rest: np.ndarray, palm: np.ndarray,
+                weight: np.ndarray) -> np.ndarray:
+    """World rotations vs rest (N, 3, 3) of a hand bone that turn the rest palm frame
+    ``palm_rest`` (3, 3) onto the palm frames ``palm`` (N, 3, 3, same world), eased by
+    ``weight`` (N,) between following its forearm (``parent``, the hand bone's world
+    rotation when it is not keyed) and the palm, within ``WRIST_LIMIT_DEG`` of the
+    forearm."""
+    target = np.asarray(palm, np.float64) @ np.asarray(palm_rest, np.float64).T
+    rel = np.swapaxes(parent, -1, -2) @ target        # from following the forearm
+    angle = np.linalg.norm(matrix_rotvec(rel), axis=-1)
+    limit = np.radians(WRIST_LIMIT_DEG)
+    keep = np.where(angle > limit, limit / np.maximum(angle, 1e-9), 1.0)
+    return slerp_matrix(parent, target, keep * np.asarray(weight, np.float64))
+
+
 def wrist_quats(spec: RigSpec, out: Retargeted, hand: str, palm_rest: np.ndarray,
                 palm: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Local rotations (N, 4) of the hand bone ``hand`` that turn the rig's rest palm frame
-    ``palm_rest`` (3, 3, world) onto the detected palm frames ``palm`` (N, 3, 3, the
-    person's world): in the rig's facing, eased by ``weight`` (N,) between following the
-    forearm (0) and the detected palm (1), and never more than ``WRIST_LIMIT_DEG`` from
-    following the forearm."""
+    """Local rotations (N, 4) of the hand bone ``hand`` of a solved rig (``wrist_delta``
+    with the rig's rest palm frame ``palm_rest`` (3, 3, world) and the detected palm frames
+    ``palm`` (N, 3, 3, the person's world) turned into the rig's facing)."""
     n = len(palm)
     i = spec.index(hand)
     bone = spec.bones[i]
     parent = _inherited(spec, out, bone.parent, n) if bone.parent >= 0 else \
         np.broadcast_to(np.eye(3), (n, 3, 3))
     y = rot_z(rig_yaw(spec))
-    target = y @ np.asarray(palm, np.float64) @ np.asarray(palm_rest, np.float64).T
-    rel = np.swapaxes(parent, -1, -2) @ target        # from following the forearm
-    angle = np.linalg.norm(matrix_rotvec(rel), axis=-1)
-    limit = np.radians(WRIST_LIMIT_DEG)
-    keep = np.where(angle > limit, limit / np.maximum(angle, 1e-9), 1.0)
-    delta = slerp_matrix(parent, target, keep * np.asarray(weight, np.float64))
+    delta = wrist_delta(parent, palm_rest, y @ np.asarray(palm, np.float64), weight)
     basis = bone.rest.T @ np.swapaxes(parent, -1, -2) @ delta @ bone.rest
     return continuous_quats(matrix_to_quat(basis))
