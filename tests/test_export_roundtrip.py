@@ -49,6 +49,16 @@ def test_own_armature_round_trip(results, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["fbx", "gltf"])
+def test_fingers_round_trip(results, fmt):
+    """The add-on's armature built with finger bones (a result with hands): every finger
+    bone comes back as baked."""
+    r = _ok(results, "own_hands")[fmt]
+    assert r["bones"] == r["exported"] == 17 + 30
+    assert r["max_deg"] < MAX_DEG and r["max_m"] < MAX_M, r
+    assert r["moved_deg"] > 20.0
+
+
+@pytest.mark.parametrize("fmt", ["fbx", "gltf"])
 def test_rigify_round_trip_holds_the_deform_skeleton(results, fmt):
     part = _ok(results, "rigify")
     if "skip" in part:
@@ -172,6 +182,28 @@ def main(args: dict) -> dict:
         own["obj"], own["frames"] = rep.obj, range(int(rep.frames[0]), int(rep.frames[1]) + 1)
         deform = [b.name for b in rep.obj.data.bones if b.use_deform]
         return _round_trips(bpy, ctx, rep.obj, own["frames"], out / "own", deform)
+
+    @check("own_hands")
+    def _():  # the add-on's armature with finger bones, the fingers moving
+        import numpy as np
+
+        from dgnet_core.contract import HandResult
+
+        rng = np.random.default_rng(2)
+        flex = np.radians(rng.uniform(0, 60, (n, 2, 5, 3)))
+        hands = HandResult(np.full((n, 2, 21, 3), np.nan), np.ones((n, 2)), flex,
+                           np.zeros((n, 2, 5)), np.ones((n, 2)),
+                           np.tile(np.eye(3), (n, 2, 1, 1)))
+        with_hands = synthetic_result(n)
+        with_hands.hands = hands
+        rep = bake.apply_result(ctx, with_hands, bake.BakeSettings(name="hands"))
+        frames = range(int(rep.frames[0]), int(rep.frames[1]) + 1)
+        deform = [b.name for b in rep.obj.data.bones if b.use_deform]
+        r = _round_trips(bpy, ctx, rep.obj, frames, out / "hands", deform)
+        arm = rep.obj.data
+        bpy.data.objects.remove(rep.obj)
+        bpy.data.armatures.remove(arm)
+        return r
 
     @check("scene")
     def _():
