@@ -237,9 +237,7 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
                         kp.interpolation = "LINEAR"
     except Exception:
         if settings.target is None:  # leave no half-made armature behind
-            arm = obj.data
-            bpy.data.objects.remove(obj)
-            bpy.data.armatures.remove(arm)
+            rigmod.remove_armature(obj)
         raise
     f0, f1 = float(frames[0]), float(frames[-1])
     if settings.set_scene_range:

@@ -198,11 +198,8 @@ def run_clip(context, clip: Path, args, target, custom, formats, say) -> dict:
                 files += export(context, reports[0].obj, args.out / clip.stem, ["blend"])
     finally:  # leave the session as it was for the next clip
         for rep in reports:
-            if target is None or rep.obj is not target:
-                arm = rep.obj.data
-                bpy.data.objects.remove(rep.obj)
-                if target is None:
-                    bpy.data.armatures.remove(arm)
+            if rep.obj is not target:  # a new armature, or a copy of the user's rig
+                rigmod.remove_armature(rep.obj)
             bpy.data.actions.remove(rep.action)
         if target is not None:
             target.animation_data.action = prev_action

@@ -15,6 +15,7 @@ from dataclasses import replace
 import bpy
 
 from . import bake
+from .rig import remove_armature
 
 
 def person_settings(settings: bake.BakeSettings, result, first_video_frame: int,
@@ -58,13 +59,9 @@ def bake_people(context, results, settings: bake.BakeSettings) -> list[bake.Bake
     except Exception:
         for rep in reports:
             bpy.data.actions.remove(rep.action)
-            if settings.target is None:
-                arm = rep.obj.data
-                bpy.data.objects.remove(rep.obj)
-                bpy.data.armatures.remove(arm)
-        for obj in copies:
-            if obj.name in bpy.data.objects:
-                bpy.data.objects.remove(obj)
+        made = copies if settings.target is not None else [rep.obj for rep in reports]
+        for obj in made:  # new armatures, or copies sharing the user's rig
+            remove_armature(obj)
         if settings.target is not None and settings.target.animation_data:
             settings.target.animation_data.action = prev_action
         scene.frame_start, scene.frame_end = before

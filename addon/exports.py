@@ -19,6 +19,7 @@ import bpy
 from dgnet_core.errors import LiftError
 
 from .console import console_silenced, operator_error
+from .rig import remove_armature
 
 __all__ = ["EXPORT_FORMATS", "SUFFIXES", "ExportError", "deform_copy", "export",
            "operator_error"]
@@ -96,9 +97,7 @@ def _export_one(context, obj, fmt: str, out: Path) -> None:
             _write(context, src, fmt, out, sampled=copy is not None)
     finally:  # ``export`` puts the user's selection back
         if copy is not None:
-            arm = copy.data
-            bpy.data.objects.remove(copy)
-            bpy.data.armatures.remove(arm)
+            remove_armature(copy)
 
 
 def _write(context, src, fmt: str, out: Path, sampled: bool) -> None:

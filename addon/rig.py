@@ -74,6 +74,15 @@ def build_armature(context: bpy.types.Context, name: str, lengths: np.ndarray | 
     return obj
 
 
+def remove_armature(obj: bpy.types.Object) -> None:
+    """Delete an armature object the add-on made, and its armature data once no other
+    object uses it (a copy sharing a user's rig leaves the rig's data alone)."""
+    arm = obj.data
+    bpy.data.objects.remove(obj)
+    if arm.users == 0:
+        bpy.data.armatures.remove(arm)
+
+
 def bone_names(obj: bpy.types.Object) -> list[str]:
     return [b.name for b in obj.data.bones]
 

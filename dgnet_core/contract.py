@@ -55,7 +55,7 @@ def parse_people(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"--people takes a number or 'all', got {text!r}") from None
+        raise ValueError(f"expected a number or 'all', got {text!r}") from None
 
 
 @dataclass(frozen=True)

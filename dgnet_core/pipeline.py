@@ -246,16 +246,19 @@ class PipelineJob:
     """One run of the pipeline: ``step`` advances it for a bounded time (a modal timer's
     tick), ``run`` drives it to the end, ``close`` cancels it (threads joined, files and
     models released). ``progress`` is the latest ``Progress``; ``result`` the ``LiftResult``
-    once done. Errors (``LiftError``, ``ValueError``) propagate from ``step``/``run``."""
+    once done (``gen``: drive that job generator instead, e.g. ``people.iter_people``, and
+    ``result`` is its return value). Errors (``LiftError``, ``ValueError``) propagate from
+    ``step``/``run``."""
 
     def __init__(self, video: str | Path, options: PipelineOptions | None = None, *,
-                 lifter: Lifter | None = None, detections: Detections | None = None) -> None:
+                 lifter: Lifter | None = None, detections: Detections | None = None,
+                 gen: Generator[Progress, None, object] | None = None) -> None:
         self.video = Path(video)
         self.options = options or PipelineOptions()
         self.progress = Progress("detect", 0.0, "starting")
         self.result: LiftResult | None = None
-        self._gen = iter_pipeline(self.video, self.options, lifter=lifter,
-                                  detections=detections)
+        self._gen = gen if gen is not None else iter_pipeline(
+            self.video, self.options, lifter=lifter, detections=detections)
 
     def step(self, budget_s: float = 0.05) -> bool:
         """Advance for about ``budget_s`` seconds (at least one pipeline step); True when

@@ -96,6 +96,17 @@ def _scalar_type(cls: type, name: str) -> type:
     return args[0] if args[0] in (int, float, bool) else str
 
 
+def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse: its ``ValueError`` becomes argparse's usage error with the
+    parser's own message (not "invalid <function> value")."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type,
                   names: Sequence[str] | None = None) -> None:
     """Add an argument for every option of ``cls`` that has a flag (or those in ``names``).
@@ -114,7 +125,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type,
         else:
             kind = _scalar_type(cls, f.name)
             shown = "" if f.default is None else f" (default: {f.default})"
-            kw.update(type=spec.parse or kind, help=spec.help + shown)
+            kw.update(type=_argparse_type(spec.parse) if spec.parse else kind,
+                      help=spec.help + shown)
             if spec.choices:
                 kw["choices"] = spec.values
             if spec.metavar:

@@ -200,9 +200,7 @@ def main(args: dict) -> dict:
         frames = range(int(rep.frames[0]), int(rep.frames[1]) + 1)
         deform = [b.name for b in rep.obj.data.bones if b.use_deform]
         r = _round_trips(bpy, ctx, rep.obj, frames, out / "hands", deform)
-        arm = rep.obj.data
-        bpy.data.objects.remove(rep.obj)
-        bpy.data.armatures.remove(arm)
+        mod("rig").remove_armature(rep.obj)
         return r
 
     @check("scene")
@@ -236,9 +234,7 @@ def main(args: dict) -> dict:
                 reports[key] = [str(exc).split("Error: ", 1)[-1].strip()]
         bpy.ops.object.armature_add()
         reports["not_animated_poll"] = bpy.ops.lift_video.export.poll()
-        arm = ctx.object.data
-        bpy.data.objects.remove(ctx.object)
-        bpy.data.armatures.remove(arm)
+        mod("rig").remove_armature(ctx.object)
         return reports
 
     @check("rigify")

@@ -50,7 +50,14 @@ from ..skeleton import MP_NUM
 from .detect import Detections, DetectorConfig, PoseDetector, _Prefetch
 from .hands import HandDetector, HandFrames
 from .observation import PoseObservation
-from .tracking import Candidate, Features, PersonTracker, TrackerConfig, bbox_diag
+from .tracking import (
+    Candidate,
+    Features,
+    PersonTracker,
+    TrackerConfig,
+    bbox_diag,
+    pose_features,
+)
 from .video import VideoReader
 
 
@@ -160,7 +167,7 @@ class PeopleTracker:
         self.wanted = wanted
         self.config = config or PeopleConfig()
         self.tracks: list[PersonTracker] = []
-        self._probe = PersonTracker(width, height, self.fps, self.config.tracker)
+        self._size = np.array([width, height], np.float32)
 
     def _pair_cost(self, track: PersonTracker, f: Features, lone: bool) -> float:
         c = track.cost(f, lone)
@@ -174,7 +181,7 @@ class PeopleTracker:
         """Give this frame's poses to the people: per pose the person's index (-1: nobody),
         and how many poses were left to nobody (people beyond ``wanted``). Updates every
         person (taken or missed); new people are appended to ``tracks``."""
-        feats = [self._probe.features(p, rgb) for p in poses]
+        feats = [pose_features(p, rgb, self._size) for p in poses]
         owner = [-1] * len(poses)
         lone = len(poses) == 1 and len(self.tracks) == 1
         pairs = []

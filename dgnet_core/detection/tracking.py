@@ -150,6 +150,19 @@ def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(max(1.0 - float(np.sqrt(a * b).sum()), 0.0)))
 
 
+def pose_features(pose: PoseObservation, rgb: np.ndarray | None, size: np.ndarray
+                  ) -> Features:
+    """What identifies ``pose`` in a frame of ``size`` (width, height) pixels (its colours
+    from ``rgb`` when given)."""
+    pts = pose.image[:, :2] * size
+    vis = pose.visibility
+    scale = torso_length(pts)
+    if not scale > 1e-6:
+        scale = max(bbox_diag(pts, vis) / 3.0, 1e-6)
+    colour = None if rgb is None else appearance(rgb, pts, vis)
+    return Features(pts, vis, scale, proportions(pts, vis, scale), colour)
+
+
 class PersonTracker:
     """Keeps one person: the largest at first, then only a pose that passes the identity
     tests of the module docstring; a frame where nobody does is a miss.
@@ -195,22 +208,8 @@ class PersonTracker:
         self._missed += 1
         self._recent.clear()
 
-    def cost(self, f: Features, lone: bool = False, position: bool = True,
-             slack: float = 1.0) -> float:
-        """The summed identity cost of ``f`` against the track (inf: somebody else);
-        ``position`` False leaves the position test out (re-identifying a person who has
-        been away, by size, proportions and colours alone); ``slack`` > 1 widens every
-        limit by that factor."""
-        return self._cost(f, lone, position, slack)
-
     def features(self, pose: PoseObservation, rgb: np.ndarray | None) -> Features:
-        pts = pose.image[:, :2] * self.size
-        vis = pose.visibility
-        scale = torso_length(pts)
-        if not scale > 1e-6:
-            scale = max(bbox_diag(pts, vis) / 3.0, 1e-6)
-        colour = None if rgb is None else appearance(rgb, pts, vis)
-        return Features(pts, vis, scale, proportions(pts, vis, scale), colour)
+        return pose_features(pose, rgb, self.size)
 
     def assess(self, poses: Sequence[PoseObservation], rgb: np.ndarray | None = None
                ) -> Candidate | None:
@@ -222,7 +221,7 @@ class PersonTracker:
             best = int(np.argmax([bbox_diag(f.pts, f.vis) for f in feats]))
             return Candidate(best, feats[best], 0.0)
         lone = len(feats) == 1 and self._missed == 0
-        costs = [self._cost(f, lone) for f in feats]
+        costs = [self.cost(f, lone) for f in feats]
         best = int(np.argmin(costs))
         return None if not np.isfinite(costs[best]) else Candidate(best, feats[best],
                                                                    costs[best])
@@ -275,9 +274,13 @@ class PersonTracker:
                 return True
         return False
 
-    def _cost(self, f: Features, lone: bool = False, position: bool = True,
-              slack: float = 1.0) -> float:
+    def cost(self, f: Features, lone: bool = False, position: bool = True,
+             slack: float = 1.0) -> float:
         """Summed (distance / limit) over the identity tests; inf if any test fails.
+
+        ``position`` False leaves the position test out (re-identifying a person who has
+        been away, by size, proportions and colours alone); ``slack`` > 1 widens every
+        limit by that factor.
 
         ``lone``: the only pose in view, right after an accepted frame. Then one of limb
         proportions and colour may exceed its limit (proportions by ``lone_proportion``:

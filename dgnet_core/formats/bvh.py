@@ -40,11 +40,12 @@ BVH_CHILDREN: tuple[tuple[int, ...], ...] = tuple(
     tuple(c for c in range(NUM_JOINTS) if BVH_PARENTS[c] == j) for j in range(NUM_JOINTS))
 
 
-def _dfs(j: int = ROOT) -> list[int]:
-    return [j] + [k for c in BVH_CHILDREN[j] for k in _dfs(c)]
+def _order(parents: list[int], j: int = ROOT) -> list[int]:
+    """Depth-first order of a hierarchy (the order of the file's joints and channels)."""
+    return [j] + [k for c in range(len(parents)) if parents[c] == j for k in _order(parents, c)]
 
 
-DFS_ORDER: tuple[int, ...] = tuple(_dfs())  # order of the joints (and channels) in the file
+DFS_ORDER: tuple[int, ...] = tuple(_order(list(BVH_PARENTS)))  # the 17 joints' order
 _END_SITE_M = 0.08
 
 
@@ -63,31 +64,48 @@ def global_rotations(joints: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def bvh_motion(joints_world: np.ndarray, bone_lengths: np.ndarray | None = None,
-               offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (17, 3) from each joint's file parent at rest, and motion channels
-    (N, 3 + 3 * 17), in BVH (Y-up) axes, degrees.
+               offsets: np.ndarray | None = None, hands=None) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (J, 3) from each joint's file parent at rest, and motion channels
+    (N, 3 + 3 * J), in BVH (Y-up) axes, degrees; J = 17, or 47 with ``hands``.
 
     The body: the template's directions at ``bone_lengths`` (``body.length_body``) when
     given, else the clip's body, ``body.clip_body(joints_world, offsets)``. Channel groups
-    follow ``DFS_ORDER`` (the order joints appear in the hierarchy).
+    follow the hierarchy's depth-first order (``DFS_ORDER`` for the 17 joints).
     """
+    return _file(joints_world, bone_lengths, offsets, hands)[2:4]
+
+
+def _file(joints_world: np.ndarray, bone_lengths: np.ndarray | None, offsets, hands):
+    """Names, parents, offsets (J, 3), motion (N, 3 + 3 J) and end-site offsets (by joint,
+    where not along the bone) of the file: one body, one solve."""
     joints = np.asarray(joints_world, np.float64)
     if offsets is None and bone_lengths is not None:
         body = length_body(bone_lengths)
     else:
         body = clip_body(joints, offsets)
     rest = rest_joints(offsets=body.offsets)
-    file_offsets = np.zeros((NUM_JOINTS, 3))
-    for j, p in enumerate(BVH_PARENTS):
+    rots = global_rotations(joints, body.offsets)
+    names = [JOINT_NAMES[j] for j in range(NUM_JOINTS)]
+    parents = list(BVH_PARENTS)
+    tips: dict[int, np.ndarray] = {}
+    if hands is not None:
+        f_names, f_parents, heads, tails, rots = hand_rotations(rest, rots, hands)
+        names += f_names
+        parents += f_parents
+        rest = np.concatenate([rest, heads])
+        tips = {NUM_JOINTS + k: (tails[k] - heads[k]) @ WORLD_TO_BVH.T
+                for k in range(len(f_names)) if k % 3 == 2}
+    file_offsets = np.zeros((len(names), 3))
+    for j, p in enumerate(parents):
         if p >= 0:
             file_offsets[j] = rest[j] - rest[p]
-    rots = global_rotations(joints, body.offsets)
     channels = [joints[:, ROOT] @ WORLD_TO_BVH.T]
-    for j in DFS_ORDER:
-        parent = rots[:, BVH_PARENTS[j]] if BVH_PARENTS[j] >= 0 else np.eye(3)
+    for j in _order(parents):
+        parent = rots[:, parents[j]] if parents[j] >= 0 else np.eye(3)
         local_bvh = WORLD_TO_BVH @ np.swapaxes(parent, -1, -2) @ rots[:, j] @ WORLD_TO_BVH.T
         channels.append(np.degrees(matrix_euler(local_bvh, EULER_ORDER)))
-    return file_offsets @ WORLD_TO_BVH.T, np.concatenate(channels, axis=1)
+    return (names, parents, file_offsets @ WORLD_TO_BVH.T, np.concatenate(channels, axis=1),
+            tips)
 
 
 def hand_rotations(rest: np.ndarray, rots: np.ndarray, hands
@@ -131,31 +149,8 @@ def write_bvh(path: str | Path, joints_world: np.ndarray, fps: float,
     finger joints of each hand (named as the armature's finger bones) and the wrists'
     turn."""
     path = Path(path)
-    file_offsets, motion = bvh_motion(joints_world, bone_lengths, offsets)
-    names = [JOINT_NAMES[j] for j in range(NUM_JOINTS)]
-    parents = list(BVH_PARENTS)
-    tips: dict[int, np.ndarray] = {}
-    if hands is not None:
-        joints = np.asarray(joints_world, np.float64)
-        body = clip_body(joints, offsets) if not (offsets is None and bone_lengths is not None) \
-            else length_body(bone_lengths)
-        rest = rest_joints(offsets=body.offsets)
-        f_names, f_parents, heads, tails, rots = hand_rotations(
-            rest, global_rotations(joints, body.offsets), hands)
-        names += f_names
-        parents += f_parents
-        at_rest = np.concatenate([rest, heads])
-        file_offsets = np.concatenate([file_offsets, np.stack(
-            [heads[k] - at_rest[p] for k, p in enumerate(f_parents)]) @ WORLD_TO_BVH.T])
-        tips = {NUM_JOINTS + k: (tails[k] - heads[k]) @ WORLD_TO_BVH.T
-                for k in range(len(f_names)) if k % 3 == 2}
-        order = _order(parents)
-        channels = [joints[:, ROOT] @ WORLD_TO_BVH.T]
-        for j in order:
-            parent = rots[:, parents[j]] if parents[j] >= 0 else np.eye(3)
-            local = WORLD_TO_BVH @ np.swapaxes(parent, -1, -2) @ rots[:, j] @ WORLD_TO_BVH.T
-            channels.append(np.degrees(matrix_euler(local, EULER_ORDER)))
-        motion = np.concatenate(channels, axis=1)
+    names, parents, file_offsets, motion, tips = _file(joints_world, bone_lengths, offsets,
+                                                       hands)
     children = [[c for c in range(len(names)) if parents[c] == j] for j in range(len(names))]
     lines = ["HIERARCHY"]
 
@@ -189,7 +184,3 @@ def write_bvh(path: str | Path, joints_world: np.ndarray, fps: float,
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
     return path
 
-
-def _order(parents: list[int], j: int = ROOT) -> list[int]:
-    """Depth-first order of a hierarchy (the order of the file's joints and channels)."""
-    return [j] + [k for c in range(len(parents)) if parents[c] == j for k in _order(parents, c)]

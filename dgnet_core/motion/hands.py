@@ -162,31 +162,33 @@ class HandMotion:
     palm: np.ndarray
 
 
-def _hold(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Values (N, ...) with the unseen frames taken from the nearest seen frame."""
+def _nearest_seen(seen: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per frame the nearest seen frame (the later one on a tie) and how far it is; None
+    when no frame is seen."""
     idx = np.flatnonzero(seen)
     if idx.size == 0:
-        return np.zeros_like(values)
-    near = idx[np.clip(np.searchsorted(idx, np.arange(len(values))), 0, idx.size - 1)]
-    prev = idx[np.clip(np.searchsorted(idx, np.arange(len(values))) - 1, 0, idx.size - 1)]
-    pick = np.where(np.abs(prev - np.arange(len(values))) < np.abs(near - np.arange(
-        len(values))), prev, near)
-    return values[pick]
+        return None
+    t = np.arange(len(seen))
+    pos = np.searchsorted(idx, t)
+    prev = idx[np.clip(pos - 1, 0, idx.size - 1)]
+    after = idx[np.clip(pos, 0, idx.size - 1)]
+    pick = np.where(np.abs(prev - t) < np.abs(after - t), prev, after)
+    return pick, np.abs(pick - t)
+
+
+def _hold(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Values (N, ...) with the unseen frames taken from the nearest seen frame."""
+    near = _nearest_seen(seen)
+    return np.zeros_like(values) if near is None else values[near[0]]
 
 
 def ease_weights(seen: np.ndarray, frames: float) -> np.ndarray:
     """(N,) 0..1: 1 while seen, falling linearly to 0 over ``frames`` after the hand is
     lost and rising over ``frames`` before it is seen again (never a step)."""
-    n = len(seen)
-    idx = np.flatnonzero(seen)
-    if idx.size == 0:
-        return np.zeros(n)
-    t = np.arange(n)
-    pos = np.searchsorted(idx, t)
-    after = np.where(pos > 0, t - idx[np.clip(pos - 1, 0, idx.size - 1)], np.inf)
-    before = np.where(pos < idx.size, idx[np.clip(pos, 0, idx.size - 1)] - t, np.inf)
-    gap = np.minimum(after, before)
-    return np.clip(1.0 - gap / max(frames, 1.0), 0.0, 1.0)
+    near = _nearest_seen(np.asarray(seen, bool))
+    if near is None:
+        return np.zeros(len(seen))
+    return np.clip(1.0 - near[1] / max(frames, 1.0), 0.0, 1.0)
 
 
 def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
