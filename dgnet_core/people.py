@@ -36,6 +36,7 @@ from .errors import NoPersonError
 from .lifting.backend import make_lifter
 from .lifting.lifter import Lifter
 from .pipeline import PipelineJob, iter_pipeline
+from .rotations import kabsch
 from .skeleton import ANKLE_HEIGHT, LFOOT, RFOOT
 
 _DETECT = 0.8          # share of the progress bar for detection
@@ -71,10 +72,7 @@ def camera_pose(result: LiftResult) -> tuple[np.ndarray, float]:
     world = np.asarray(result.joints_world, np.float64).reshape(-1, 3)
     ok = np.isfinite(cam).all(axis=1) & np.isfinite(world).all(axis=1)
     cam, world = cam[ok], world[ok]
-    ca, wa = cam - cam.mean(axis=0), world - world.mean(axis=0)
-    u, _, vt = np.linalg.svd(wa.T @ ca)
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1.0, 1.0, d]) @ vt
+    rot = kabsch(cam - cam.mean(axis=0), (world - world.mean(axis=0))[None])[0]
     height = float(np.median(world[:, 2] - cam @ rot.T[:, 2]))
     return rot, height
 
@@ -103,8 +101,8 @@ def depth_scale(result: LiftResult, rot: np.ndarray, height: float) -> float:
 
 def one_world(results: list[LiftResult]) -> None:
     """Put every result in the world of the one seen longest (see the module docstring);
-    changes ``joints_camera``, ``joints_world``, ``foot_dirs`` and ``rest_offsets`` (the
-    body, scaled with the distance) in place."""
+    changes ``joints_camera``, ``joints_world``, ``foot_dirs``, the hands' palm frames
+    and ``rest_offsets`` (the body, scaled with the distance) in place."""
     if len(results) < 2:
         return
     ref = max(results, key=lambda r: int(np.count_nonzero(r.detected)))
@@ -121,9 +119,11 @@ def one_world(results: list[LiftResult]) -> None:
         r.joints_world = world.astype(np.float32)
         if r.rest_offsets is not None:
             r.rest_offsets = np.asarray(r.rest_offsets) * scale
-        if r.foot_dirs is not None:  # world directions of its own camera -> this world
-            r.foot_dirs = (np.asarray(r.foot_dirs, np.float64) @ own @ rot.T
-                           ).astype(np.float32)
+        turn = rot @ own.T   # world directions of its own camera -> this world
+        if r.foot_dirs is not None:
+            r.foot_dirs = (np.asarray(r.foot_dirs, np.float64) @ turn.T).astype(np.float32)
+        if r.hands is not None:
+            r.hands.palm = (turn @ np.asarray(r.hands.palm, np.float64)).astype(np.float32)
 
 
 def _crowd_notes(people: People, kept: list[int], wanted: int) -> list[str]:
@@ -193,22 +193,12 @@ def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
     return PeopleResult(results, _crowd_notes(people, kept, opts.people))
 
 
-class PeopleJob(PipelineJob):
-    """``PipelineJob`` of the multi-person job: ``result`` is a ``PeopleResult``."""
-
-    def __init__(self, video: str | Path, options: PipelineOptions | None = None, *,
-                 lifter: Lifter | None = None) -> None:
-        self.video = Path(video)
-        self.options = options or PipelineOptions(people=0)
-        self.progress = Progress("detect", 0.0, "starting")
-        self.result = None
-        self._gen = iter_people(self.video, self.options, lifter=lifter)
-
-
 def make_job(video: str | Path, options: PipelineOptions) -> PipelineJob:
-    """The job ``options`` ask for: one person (``PipelineJob``) or several
-    (``PeopleJob``, when ``options.people`` is not 1)."""
-    return PipelineJob(video, options) if options.people == 1 else PeopleJob(video, options)
+    """The job ``options`` ask for: one person, or several (``options.people`` not 1:
+    ``iter_people`` driven by the same ``PipelineJob``, its ``result`` a ``PeopleResult``)."""
+    if options.people == 1:
+        return PipelineJob(video, options)
+    return PipelineJob(video, options, gen=iter_people(video, options))
 
 
 def job_results(job: PipelineJob) -> tuple[list[LiftResult], list[str]]:

@@ -184,6 +184,11 @@ def test_one_world_puts_everybody_on_the_first_persons_floor_at_the_right_distan
     truth_b = root_at(1.0, 6.0)
     b = _standing(truth_b, rot, _camera(4.0), 1.1, n=12, scale=1.3)
     own_b, _ = camera_pose(b)
+    from dgnet_core.contract import HandResult
+
+    palm = np.tile(np.eye(3), (12, 2, 1, 1))   # the palms, in B's own world
+    b.hands = HandResult(np.zeros((12, 2, 21, 3)), np.ones((12, 2)), np.zeros((12, 2, 5, 3)),
+                         np.zeros((12, 2, 5)), np.ones((12, 2)), palm)
     assert camera_pose(a)[0] == pytest.approx(rot, abs=1e-5)
     assert depth_scale(b, rot, height) == pytest.approx(1 / 1.3, rel=0.02)
     one_world([a, b])
@@ -196,6 +201,8 @@ def test_one_world_puts_everybody_on_the_first_persons_floor_at_the_right_distan
     # where B's feet point is turned into the shared world the same way
     want = (np.array([0.0, -1.0, 0.0]) @ own_b) @ rot.T
     assert b.foot_dirs[0, 0] == pytest.approx(want, abs=1e-5)
+    # ... and where its palms face
+    assert b.hands.palm[0, 1] == pytest.approx(rot @ own_b.T, abs=1e-5)
 
 
 def test_people_option_spelling() -> None:
