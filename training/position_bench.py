@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnet_core.lifting.lifter import clamp_to_frame, normalize_screen
+from dgnet_core.lifting.lifter import OUT_OF_FRAME_MARGIN, clamp_to_frame, normalize_screen
 from dgnet_core.metrics import mpjpe
 
 from . import h36m
@@ -88,11 +88,14 @@ def place(snippets: np.ndarray, fx: float, fy: float, width: int, height: int,
 
 
 def placed_dataset(snippets: np.ndarray, fx: float, fy: float, width: int, height: int,
-                   depth: float, in_channels: int, num_frames: int) -> WindowDataset:
-    """``place``d snippets as a windowed dataset, fed as the product feeds the network."""
+                   depth: float, in_channels: int, num_frames: int,
+                   margin: float = OUT_OF_FRAME_MARGIN) -> WindowDataset:
+    """``place``d snippets as a windowed dataset, fed as the product feeds the network
+    (``margin``: how far outside the picture a joint is still passed on, as the lifter's
+    ``clamp_to_frame``; 0 drops every joint outside it)."""
     s, t = snippets.shape[:2]
     px, rel, _ = place(snippets, fx, fy, width, height, depth)
-    px, conf = clamp_to_frame(px, None, width, height)
+    px, conf = clamp_to_frame(px, None, width, height, margin)
     x = normalize_screen(px, width, height)
     if in_channels == 3:
         x = np.concatenate([x, conf[..., None]], axis=-1)

@@ -8,7 +8,10 @@ projection (a 16:9 frame, the position benchmark's lens, 5 m away); P1 (MPJPE, r
 mm) is reported per turn with the resulting elevation (degrees of the camera above the
 pelvis, from the body's pelvis -> thorax axis; Human3.6M's own cameras are at about +12).
 Why the upright frame's top row of the position benchmark is its worst: a pelvis high in
-the picture is a body seen from below.
+the picture is a body seen from below. The same check then lifts that top row (9:16, the
+middle column) with the product's out-of-picture margin (0.25 of the picture), with every
+joint passed on however far outside (10) and with every joint outside it dropped (0): if
+the first two agree, the joints outside the picture are not the cause.
 
     python -m training.diagnose views WEIGHTS [WEIGHTS ...] [--frame-step 2000]
 """
@@ -74,6 +77,25 @@ def run_views(weights: list[str], data_root: str, frame_step: int) -> str:
             cells.append(f"{float(mpjpe(pred, ds.targets[centre]).mean() * 1000):.1f}")
         lines.append(f"| {deg:+d} | {elevation_deg(snip).mean():+.1f} | "
                      + " | ".join(cells) + " |")
+    # The upright frame's top row (pelvis at 10 % of the height, the middle column): is it
+    # the joints outside the picture? P1 with the product's margin, with every joint passed
+    # on however far outside, and with every joint outside the picture dropped; and how far
+    # the body reaches above the picture.
+    w, h = position_bench.SHAPES["9:16"]
+    top = position_bench.place(snippets, 0.5, 0.1, w, h)[0][:, mid, :, 1].min(axis=1)
+    lines += ["", f"9:16, pelvis at x 50 %, y 10 %: the body's top {-np.percentile(top, 50):.0f}"
+              f" px above the picture (median; 95th percentile {-np.percentile(top, 5):.0f} px"
+              f" of {h})", "", "| margin | " + " | ".join(Path(x).name for x in weights)
+              + " |", "|---|" + "---:|" * len(weights)]
+    for margin in (position_bench.OUT_OF_FRAME_MARGIN, 10.0, 0.0):
+        cells = []
+        for net in nets:
+            ds = position_bench.placed_dataset(snippets, 0.5, 0.1, w, h, 5.0,
+                                               net.cfg.in_channels, net.cfg.num_frames,
+                                               margin=margin)
+            pred = predict(net, ds, centre, device="cpu", aggregate="mean")
+            cells.append(f"{float(mpjpe(pred, ds.targets[centre]).mean() * 1000):.1f}")
+        lines.append(f"| {margin:g} of the picture | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
