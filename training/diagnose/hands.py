@@ -4,7 +4,9 @@ For each clip, the body is followed as the product follows it and, per frame, th
 landmarker looks for the person's hands (``dgnet_core.detection.hands``: a crop around each
 wrist, ``--scale`` x the hand's size, a hand taken within ``--gate`` x that size of the
 body's wrist) and, for comparison, in the whole frame (VIDEO mode, two hands, no side).
-Reports hands found per frame (0..2) and the share of frames with both.
+Reports hands found per frame (0..2), the share of frames with both, and whether
+MediaPipe's hand world landmarks are in the picture's axes (the median cosine between their
+wrist -> middle-knuckle direction and the image's).
 
     python -m training.diagnose hands CLIP [CLIP ...] [--scale 8 --gate 1.5]
 """
@@ -32,7 +34,7 @@ def count_hands(video: Path, scale: float, gate: float) -> dict[str, float]:
         running_mode=vision.RunningMode.VIDEO, num_hands=2,
         min_hand_detection_confidence=0.3, min_hand_presence_confidence=0.3,
         min_tracking_confidence=0.3))
-    crops, full = [], []
+    crops, full, cosines = [], [], []
     cfg = replace(HandConfig(), scale=scale, gate=gate)
     try:
         with (VideoReader(video) as reader,
@@ -41,7 +43,13 @@ def count_hands(video: Path, scale: float, gate: float) -> dict[str, float]:
             fps = reader.info.fps
             for i, rgb in reader.frames(0, None):
                 ts = int(i * 1000 / fps)
-                crops.append(int((hands.detect(rgb, body.observe(rgb, ts)).score > 0).sum()))
+                found = hands.detect(rgb, body.observe(rgb, ts))
+                crops.append(int((found.score > 0).sum()))
+                for side in np.flatnonzero(found.score[0] > 0):  # world axes = image axes?
+                    a = found.world[0, side, 9, :2] - found.world[0, side, 0, :2]
+                    b = (found.image[0, side, 9, :2] - found.image[0, side, 0, :2]) * [
+                        reader.info.width, reader.info.height]
+                    cosines.append(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
                 image = mp.Image(image_format=mp.ImageFormat.SRGB,
                                  data=np.ascontiguousarray(rgb))
                 full.append(len(whole.detect_for_video(image, ts).hand_landmarks))
@@ -50,7 +58,8 @@ def count_hands(video: Path, scale: float, gate: float) -> dict[str, float]:
     c, f = np.array(crops), np.array(full)
     return {"frames": len(c), "crops_per_frame": float(c.mean()),
             "crops_both": float((c == 2).mean()), "whole_per_frame": float(f.mean()),
-            "whole_both": float((f == 2).mean())}
+            "whole_both": float((f == 2).mean()),
+            "axes_cos": float(np.median(cosines)) if cosines else float("nan")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gate", type=float, default=HandConfig.gate)
     a = p.parse_args(argv)
     print(f"crop {a.scale:g} x the hand, gate {a.gate:g} x the hand\n")
-    print("| clip | frames | hands per frame, crops / whole frame | both hands, crops / whole |")
-    print("|---|---:|---:|---:|")
+    print("| clip | frames | hands per frame, crops / whole frame | both hands, crops / whole "
+          "| world vs image axes (median cos) |")
+    print("|---|---:|---:|---:|---:|")
     for v in a.videos:
         r = count_hands(v, a.scale, a.gate)
         print(f"| {v.name} | {r['frames']} | {r['crops_per_frame']:.2f} / "
-              f"{r['whole_per_frame']:.2f} | {r['crops_both']:.0%} / {r['whole_both']:.0%} |")
+              f"{r['whole_per_frame']:.2f} | {r['crops_both']:.0%} / {r['whole_both']:.0%} | "
+              f"{r['axes_cos']:.3f} |")
     return 0
