@@ -296,6 +296,6 @@ def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = Non
             _stack([None if p is None else p.world for p in seen], (MP_NUM, 3)),
             np.array([p is not None for p in seen], bool), np.array(indices, np.int64),
             info.fps, info.width, info.height, str(video), None,
-            HandFrames.join([f.get(t) or HandFrames.empty(1) for f in hands_seen])
+            HandFrames.join([f[t] if t in f else HandFrames.empty(1) for f in hands_seen])
             if hands else None))
     return People(people, np.array(untracked, np.int64), np.array(indices, np.int64))
