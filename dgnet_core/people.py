@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from .contract import SHORT_CLIP, LiftResult, PipelineOptions, Progress, ProgressCallback
-from .detection.people import People, iter_detect_people
+from .detection.people import People
+from .detection.people_parallel import iter_detect_people_parallel
 from .detection.video import probe_video
 from .errors import NoPersonError
 from .lifting.backend import make_lifter
@@ -166,8 +167,9 @@ def iter_people(video: str | Path, options: PipelineOptions | None = None, *,
         lifter = make_lifter(opts)
     what = "everybody" if opts.people == 0 else f"{opts.people} people"
     yield Progress("detect", 0.0, f"detecting {what} in {video.name}")
-    gen = iter_detect_people(video, opts.frame_start, opts.frame_stop, opts.task_path,
-                             opts.people, hands=opts.hands)
+    gen = iter_detect_people_parallel(video, opts.frame_start, opts.frame_stop,
+                                      opts.task_path, opts.people, hands=opts.hands,
+                                      workers=opts.workers)
     try:
         people = yield from _relay(gen, lambda p: Progress(
             "detect", _DETECT * min(p[0] / p[1] if p[1] else 0.5, 1.0),

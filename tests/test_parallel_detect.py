@@ -122,3 +122,45 @@ def test_one_person_no_others(squat):
 def test_default_workers_one_per_two_cores():
     # one serial detection keeps about 1.5 cores busy: 2 cores gain nothing from a second
     assert [parallel.default_workers(c) for c in (1, 2, 3, 4, 8, 16)] == [1, 1, 1, 2, 4, 4]
+
+
+@pytest.fixture(scope="module")
+def two_people(videos_dir):
+    from dgnet_core.detection.people import iter_detect_people
+
+    clip = videos_dir / "two_people_1080p.avi"
+    return clip, _run(iter_detect_people(clip, hands=True))[0]
+
+
+def test_several_people_on_workers_are_the_serial_ones(two_people):
+    """Everybody detected in two chunks on two workers, followed once in order: the same
+    people, seen in the same frames, as the serial run; the hands within a few frames of
+    the second chunk's start (its hand crops start afresh)."""
+    from dgnet_core.detection.people_parallel import iter_detect_people_parallel
+
+    clip, serial = two_people
+    got, steps = _run(iter_detect_people_parallel(clip, hands=True, workers=2,
+                                                  min_chunk=30))
+    assert steps > 1 and not multiprocessing.active_children()
+    assert len(got.people) == len(serial.people) == 2
+    assert np.array_equal(got.frame_indices, serial.frame_indices)
+    for mine, theirs in zip(got.people, serial.people):
+        assert (mine.detected == theirs.detected).mean() > 0.97
+        assert np.median(_gap_px(mine, theirs)) < 0.01 * theirs.height
+        found, truth = mine.hands.score > 0, theirs.hands.score > 0
+        assert (found == truth).mean() > 0.9, (found.sum(), truth.sum())
+    # asked for one: the one seen first, the other counted in the frames he is in view
+    one, _ = _run(iter_detect_people_parallel(clip, wanted=1, workers=2, min_chunk=30))
+    assert len(one.people) == 1
+    assert np.array_equal(one.people[0].detected, serial.people[0].detected)
+    assert (one.untracked > 0).sum() >= serial.people[1].detected.sum() - 2
+
+
+def test_closing_a_people_job_stops_every_worker(two_people):
+    from dgnet_core.detection.people_parallel import iter_detect_people_parallel
+
+    gen = iter_detect_people_parallel(two_people[0], workers=2, min_chunk=30)
+    next(gen)
+    assert len(multiprocessing.active_children()) == 2
+    gen.close()
+    assert not multiprocessing.active_children()

@@ -7,5 +7,6 @@
 * ``observation``: one person seen in one frame;
 * ``tracking``: which of the people seen is the one person followed;
 * ``people``: several people followed at once (``--people``), each their own Detections;
+* ``people_parallel``: everybody seen on worker processes in chunks, followed once in order;
 * ``gaps``: frames without the person, trimmed, filled or reported.
 """

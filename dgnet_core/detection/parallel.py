@@ -98,22 +98,30 @@ def _init_worker(counter) -> None:
     _progress = counter
 
 
+def drain_counting(gen: Generator[tuple[int, int], None, object]) -> object:
+    """In a worker: run a detection generator to its return value, adding the frames it
+    reports done to the shared counter (``_init_worker``) as it goes."""
+    done = 0
+    while True:
+        try:
+            now, _ = next(gen)
+        except StopIteration as end:
+            value = end.value
+            _count(len(getattr(value, "frame_indices", ())) - done)
+            return value
+        _count(now - done)
+        done = now
+
+
 def _detect_chunk(video: str, start: int, stop: int | None, task_path: str | None,
                   config: DetectorConfig | None) -> tuple[Detections, PersonTracker]:
     """A worker's job: ``iter_detect`` over ``[start, stop)``, counting frames done."""
     info = probe_video(video)
     tracker = PersonTracker(info.width, info.height, info.fps,
                             (config or DetectorConfig()).tracker)
-    gen = iter_detect(video, start, stop, task_path, config, chunk=4, tracker=tracker)
-    done = 0
-    while True:
-        try:
-            now, _ = next(gen)
-        except StopIteration as end:
-            _count(len(end.value) - done)
-            return end.value, tracker
-        _count(now - done)
-        done = now
+    dets = drain_counting(iter_detect(video, start, stop, task_path, config, chunk=4,
+                                      tracker=tracker))
+    return dets, tracker
 
 
 def _count(frames: int) -> None:
@@ -165,6 +173,61 @@ def _observations(d: Detections) -> Iterator[PoseObservation | None]:
                else None)
 
 
+def clip_plan(video: str | Path, start: int, stop: int | None, workers: int,
+              min_chunk: int = MIN_CHUNK) -> list[tuple[int, int]]:
+    """``plan_chunks`` for frames ``[start, stop)`` of ``video`` (``stop`` None: to the
+    end; one chunk when the clip's length is unknown)."""
+    info = probe_video(video)
+    known = [x for x in (stop, info.frame_count or None) if x is not None]
+    return plan_chunks(start, min(known) if known else start,
+                       workers or default_workers(), min_chunk)
+
+
+def chunk_starts(plan: list[tuple[int, int]], start: int, warmup: int) -> list[int]:
+    """Where each chunk's worker starts: ``warmup`` frames before its chunk (not before
+    ``start``; the first chunk at its own start)."""
+    return [a if k == 0 else max(a - warmup, start) for k, (a, _) in enumerate(plan)]
+
+
+def chunk_stop(plan: list[tuple[int, int]], k: int, stop: int | None) -> int | None:
+    """Where chunk ``k``'s worker stops: its end, or the clip's end for the last chunk
+    when no ``stop`` was asked (the container's frame count is only a hint)."""
+    return None if (k == len(plan) - 1 and stop is None) else plan[k][1]
+
+
+def run_chunks(job: Callable[..., object], args: list[tuple], total: int
+               ) -> Generator[tuple[int, int], None, list]:
+    """``job(*a)`` for each ``a`` in ``args``, each on its own spawned worker process.
+
+    Yields ``(frames_done, total)`` about every 50 ms while they run (``job`` counts its
+    frames with ``drain_counting``); returns their results in order. A chunk after the
+    first whose worker finds no frames (the clip ends before it) ends the list there.
+    Closing the generator (a cancelled job) terminates every worker at once.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    counter = ctx.Value("l", 0)
+    with _engine_only_main():
+        pool = ctx.Pool(len(args), initializer=_init_worker, initargs=(counter,))
+    try:
+        jobs = [pool.apply_async(job, a) for a in args]
+        while not all(j.ready() for j in jobs):
+            next(j for j in jobs if not j.ready()).wait(0.05)
+            yield min(counter.value, total), total
+        results = []
+        for k, j in enumerate(jobs):
+            try:
+                results.append(j.get())
+            except VideoError:
+                if k == 0:  # the clip ends before a later chunk: that chunk is empty
+                    raise
+                break
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+    return results
+
+
 def iter_detect_parallel(video: str | Path, start: int = 0, stop: int | None = None,
                          task_path: str | Path | None = None,
                          config: DetectorConfig | None = None, workers: int = 0,
@@ -176,46 +239,23 @@ def iter_detect_parallel(video: str | Path, start: int = 0, stop: int | None = N
     ``(frames_done, frames_total)`` about every 50 ms while the workers run; returns the
     stitched ``Detections``; ``on_frame`` sees every frame's pose in order once stitched."""
     info = probe_video(video)
-    last = min(x for x in (stop, info.frame_count or None) if x is not None) \
-        if (stop is not None or info.frame_count) else start
-    plan = plan_chunks(start, last, workers or default_workers(), min_chunk)
+    plan = clip_plan(video, start, stop, workers, min_chunk)
     if len(plan) < 2:
         return (yield from iter_detect(video, start, stop, task_path, config,
                                        on_frame=on_frame))
-    ctx = multiprocessing.get_context("spawn")
-    counter = ctx.Value("l", 0)
-    firsts = [a if k == 0 else max(a - warmup, start) for k, (a, _) in enumerate(plan)]
+    firsts = chunk_starts(plan, start, warmup)
     total = sum(b - f for f, (_, b) in zip(firsts, plan))
-    with _engine_only_main():
-        pool = ctx.Pool(len(plan), initializer=_init_worker, initargs=(counter,))
-    try:
-        jobs = [pool.apply_async(_detect_chunk, (
-            str(video), f, None if (k == len(plan) - 1 and stop is None) else b,
-            None if task_path is None else str(task_path), config))
-            for k, (f, (_, b)) in enumerate(zip(firsts, plan))]
-        while not all(j.ready() for j in jobs):
-            next(j for j in jobs if not j.ready()).wait(0.05)
-            yield min(counter.value, total), total
-        results = []
-        for k, job in enumerate(jobs):
-            try:
-                results.append(job.get())
-            except VideoError:
-                if k == 0:  # the clip ends before a later chunk: that chunk is empty
-                    raise
-                break
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    results = yield from run_chunks(_detect_chunk, [
+        (str(video), f, chunk_stop(plan, k, stop), None if task_path is None
+         else str(task_path), config) for k, f in enumerate(firsts)], total)
     parts: list[Detections] = []
     tracker = None
     for k, (dets, chunk_tracker) in enumerate(results):
         a, b = plan[k]
         if k and not same_person(parts[-1], dets, info.width, info.height):
             # a fresh tracker took somebody else: detect the chunk again, continuing
-            gen = iter_detect(video, a, None if (k == len(plan) - 1 and stop is None) else b,
-                              task_path, config, tracker=tracker)
+            gen = iter_detect(video, a, chunk_stop(plan, k, stop), task_path, config,
+                              tracker=tracker)
             total += b - a
             while True:
                 try:
@@ -223,7 +263,7 @@ def iter_detect_parallel(video: str | Path, start: int = 0, stop: int | None = N
                 except StopIteration as end:
                     dets = end.value
                     break
-                yield min(counter.value + done, total), total
+                yield total - (b - a) + done, total
             chunk_tracker = tracker
         parts.append(_slice(dets, a))
         tracker = chunk_tracker

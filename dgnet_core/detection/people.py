@@ -28,12 +28,15 @@ height), maps their poses back to the frame and keeps one pose per person (among
 whose boxes overlap, the one most inside its crop and most visible). Other frames are
 searched whole.
 
-``iter_detect_people`` streams a video through it (looking for one more person than
-wanted, so a newcomer is seen) and returns ``People``: one ``Detections`` per person over
-the whole frame range (NaN where they were not seen) and, per frame, how many poses were
-left to nobody (more people than asked for); with ``hands`` each person's hands, found
-around their own wrists. Detection runs in this process, every landmarker on every frame
-(no fast one-person landmarker, no chunks).
+Detection and following are two steps. ``iter_see_people`` streams a video through the
+``CropDetector`` (asking for one more pose than wanted, so a newcomer is seen) and keeps,
+per frame, the poses, what identifies each (``tracking.pose_features``: colours need the
+frame) and, with ``hands``, each person's hands found around their own wrists (hand crops
+are held per person, so it follows people too). ``follow_people`` then decides who is
+who over those frames and returns ``People``: one ``Detections`` per person over the
+whole frame range (NaN where they were not seen) and, per frame, how many poses were left
+to nobody (more people than asked for). ``iter_detect_people`` is the two in one process;
+``people_parallel`` runs the first on several processes and the second once, in order.
 """
 
 from __future__ import annotations
@@ -176,12 +179,14 @@ class PeopleTracker:
             return c
         return track.cost(f, position=False) + self.config.reidentify_penalty
 
-    def observe(self, poses: Sequence[PoseObservation], rgb: np.ndarray | None = None
-                ) -> tuple[list[int], int]:
+    def observe(self, poses: Sequence[PoseObservation], rgb: np.ndarray | None = None,
+                feats: Sequence[Features] | None = None) -> tuple[list[int], int]:
         """Give this frame's poses to the people: per pose the person's index (-1: nobody),
         and how many poses were left to nobody (people beyond ``wanted``). Updates every
-        person (taken or missed); new people are appended to ``tracks``."""
-        feats = [pose_features(p, rgb, self._size) for p in poses]
+        person (taken or missed); new people are appended to ``tracks``. ``feats``: the
+        poses' ``pose_features`` when already measured (else from ``rgb``)."""
+        if feats is None:
+            feats = [pose_features(p, rgb, self._size) for p in poses]
         owner = [-1] * len(poses)
         lone = len(poses) == 1 and len(self.tracks) == 1
         pairs = []
@@ -238,6 +243,33 @@ class People:
     frame_indices: np.ndarray
 
 
+@dataclass
+class SeenFrame:
+    """One frame as detection saw it: everybody's poses, what identifies each (measured
+    on the frame: ``tracking.pose_features``) and, when hands were asked for, each pose's
+    hands (None for a pose nobody was followed in)."""
+
+    index: int
+    poses: list[PoseObservation]
+    features: list[Features]
+    hands: list[HandFrames | None] | None = None
+
+
+@dataclass
+class SeenClip:
+    """What one detection run saw, frame by frame, and the clip's picture."""
+
+    frames: list[SeenFrame]
+    width: int
+    height: int
+    fps: float
+    source: str
+
+    @property
+    def frame_indices(self) -> np.ndarray:
+        return np.array([f.index for f in self.frames], np.int64)
+
+
 def _stack(rows: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray:
     out = np.full((len(rows),) + shape, np.nan, np.float32)
     for k, r in enumerate(rows):
@@ -246,56 +278,101 @@ def _stack(rows: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = None,
-                       task_path: str | Path | None = None, wanted: int = 0,
-                       config: PeopleConfig | None = None, chunk: int = 4,
-                       hands: bool = False) -> Generator[tuple[int, int], None, People]:
-    """Detect and follow ``wanted`` people (0: everybody) in frames ``[start, stop)``;
-    ``hands``: each person's hands too (one ``hands.HandDetector`` per person).
+def iter_see_people(video: str | Path, start: int = 0, stop: int | None = None,
+                    task_path: str | Path | None = None, wanted: int = 0,
+                    config: PeopleConfig | None = None, chunk: int = 4,
+                    hands: bool = False, keep_from: int | None = None,
+                    follow: int | None = None
+                    ) -> Generator[tuple[int, int], None, SeenClip]:
+    """Detect everybody in frames ``[start, stop)``, keeping the frames from ``keep_from``
+    (default ``start``: a chunk's worker detects a few frames early so that MediaPipe's
+    tracking has settled). ``wanted`` sets how many poses the landmarker is asked for
+    (one more than wanted; 0: ``config.max_poses``).
+
+    With ``hands``, each person's hands are found around their own wrists, one
+    ``hands.HandDetector`` per person of a ``PeopleTracker`` following ``follow`` people
+    (default ``wanted``; 0 everybody) so each keeps its crops from frame to frame.
 
     A generator yielding ``(frames_done, frames_total)`` every ``chunk`` frames, as
-    ``detect.iter_detect``; its return value is the ``People``.
+    ``detect.iter_detect``; its return value is the ``SeenClip``.
     """
     cfg = config or PeopleConfig()
     poses_asked = min(cfg.max_poses, wanted + 1) if wanted else cfg.max_poses
     det_cfg = DetectorConfig(num_poses=poses_asked, fast_tracking=False, tracker=cfg.tracker)
-    frames_seen: list[dict[int, PoseObservation]] = []
-    hands_seen: list[dict[int, HandFrames]] = []
+    keep_from = start if keep_from is None else keep_from
+    seen: list[SeenFrame] = []
     finders: list[HandDetector] = []   # one per person: each keeps its own crops
-    indices: list[int] = []
-    untracked: list[int] = []
+    done = 0
     with VideoReader(video) as reader, ExitStack() as stack:
         info = reader.info
         last = stop if stop is not None else (info.frame_count or None)
         total = max((last or 0) - start, 0)
-        tracker = PeopleTracker(info.width, info.height, info.fps, wanted, cfg)
+        size = np.array([info.width, info.height], np.float32)
+        tracker = PeopleTracker(info.width, info.height, info.fps,
+                                wanted if follow is None else follow, cfg)
         with (CropDetector(info.width, info.height, task_path, det_cfg) as detector,
               closing(_Prefetch(reader.frames(start, stop))) as frames):
             for index, rgb in frames:
                 poses = detector.detect(rgb, round(index * 1000.0 / info.fps))
-                owner, left = tracker.observe(poses, rgb)
-                frames_seen.append({t: poses[i] for i, t in enumerate(owner) if t >= 0})
+                feats = [pose_features(p, rgb, size) for p in poses]
+                found = None
                 if hands:
+                    owner, _ = tracker.observe(poses, feats=feats)
                     while len(finders) < len(tracker.tracks):
                         finders.append(stack.enter_context(HandDetector()))
-                    hands_seen.append({t: finders[t].detect(rgb, p)
-                                       for t, p in frames_seen[-1].items()})
-                indices.append(index)
-                untracked.append(left)
-                if len(indices) % chunk == 0:
-                    yield len(indices), max(total, len(indices))
-    if not indices:
-        raise VideoError(f"no frames in range [{start}, {stop}) of {video}")
+                    found = [None if t < 0 else finders[t].detect(rgb, p)
+                             for t, p in zip(owner, poses)]
+                if index >= keep_from:
+                    seen.append(SeenFrame(index, poses, feats, found))
+                done += 1
+                if done % chunk == 0:
+                    yield done, max(total, done)
+    if not seen:
+        raise VideoError(f"no frames in range [{keep_from}, {stop}) of {video}")
+    return SeenClip(seen, info.width, info.height, info.fps, str(video))
+
+
+def follow_people(clip: SeenClip, wanted: int = 0, config: PeopleConfig | None = None,
+                  hands: bool = False) -> People:
+    """Follow ``wanted`` people (0: everybody) through what detection saw: who is who,
+    frame by frame (``PeopleTracker``), and each person's ``Detections``."""
+    tracker = PeopleTracker(clip.width, clip.height, clip.fps, wanted, config)
+    frames_seen: list[dict[int, int]] = []
+    untracked: list[int] = []
+    for f in clip.frames:
+        owner, left = tracker.observe(f.poses, feats=f.features)
+        frames_seen.append({t: i for i, t in enumerate(owner) if t >= 0})
+        untracked.append(left)
+    indices = clip.frame_indices
     people = []
     for t in range(len(tracker.tracks)):
-        seen = [f.get(t) for f in frames_seen]
+        seen = [None if t not in mine else f.poses[mine[t]]
+                for f, mine in zip(clip.frames, frames_seen)]
         vis = _stack([None if p is None else p.visibility for p in seen], (MP_NUM,))
         vis[np.isnan(vis)] = 0.0
+        found = None
+        if hands:
+            found = HandFrames.join([
+                f.hands[mine[t]] if t in mine and f.hands and f.hands[mine[t]] is not None
+                else HandFrames.empty(1) for f, mine in zip(clip.frames, frames_seen)])
         people.append(Detections(
             _stack([None if p is None else p.image for p in seen], (MP_NUM, 3)), vis,
             _stack([None if p is None else p.world for p in seen], (MP_NUM, 3)),
-            np.array([p is not None for p in seen], bool), np.array(indices, np.int64),
-            info.fps, info.width, info.height, str(video), None,
-            HandFrames.join([f[t] if t in f else HandFrames.empty(1) for f in hands_seen])
-            if hands else None))
-    return People(people, np.array(untracked, np.int64), np.array(indices, np.int64))
+            np.array([p is not None for p in seen], bool), indices.copy(), clip.fps, clip.width,
+            clip.height, clip.source, None, found))
+    return People(people, np.array(untracked, np.int64), indices)
+
+
+def iter_detect_people(video: str | Path, start: int = 0, stop: int | None = None,
+                       task_path: str | Path | None = None, wanted: int = 0,
+                       config: PeopleConfig | None = None, chunk: int = 4,
+                       hands: bool = False) -> Generator[tuple[int, int], None, People]:
+    """Detect and follow ``wanted`` people (0: everybody) in frames ``[start, stop)``
+    (``iter_see_people``, then ``follow_people``); ``hands``: each person's hands too.
+
+    A generator yielding ``(frames_done, frames_total)`` every ``chunk`` frames, as
+    ``detect.iter_detect``; its return value is the ``People``.
+    """
+    clip = yield from iter_see_people(video, start, stop, task_path, wanted, config, chunk,
+                                      hands)
+    return follow_people(clip, wanted, config, hands)
