@@ -1,6 +1,7 @@
 """Fingers baked (``--hands``): a result's finger angles shown by a Rigify metarig's and a
 generated Rigify rig's deform fingers, for both hands, and a rig without finger bones
-baked without them.
+baked without them; and a real clip (``tests/data/asl_hands_520x480.mp4``, someone
+signing) lifted with its hands and baked onto a generated Rigify rig.
 
 One ``python`` subprocess (bpy keeps global state) registers the add-on from the source tree
 and bakes a synthetic lift with known finger angles; the posed finger bones are measured
@@ -33,10 +34,34 @@ MAX_DEG = 1.0   # the bake against the detected angles
 MAX_THUMB_DEG = 4.0
 
 
+REAL_CLIP = REPO / "tests" / "data" / "asl_hands_520x480.mp4"
+# The signs in the real clip (frames): a fist squeezed (milk), a flat hand (please).
+MILK, PLEASE = (0, 51), (165, 238)
+
+
+def _lift_real_clip(tmp: Path) -> str | None:
+    """The real clip lifted with its hands (npz path), or None without the models."""
+    from dgnet_core.contract import PipelineOptions
+    from dgnet_core.errors import LiftError
+    from dgnet_core.formats.results import save_npz
+    from dgnet_core.pipeline import run_pipeline
+
+    try:
+        result = run_pipeline(REAL_CLIP, PipelineOptions(hands=True))
+    except LiftError as exc:
+        if "model" in str(exc).lower():
+            return None
+        raise
+    path = tmp / "real.npz"
+    save_npz(result, path)
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("fingers")
-    return run_in_bpy(__file__, [{"repo": str(source_addon_repo(tmp))}], tmp)
+    return run_in_bpy(__file__, [{"repo": str(source_addon_repo(tmp)),
+                                  "real": _lift_real_clip(tmp)}], tmp)
 
 
 @pytest.mark.parametrize("rig", ["metarig", "rigify", "own_fingers"])
@@ -65,6 +90,21 @@ def test_the_hand_bone_turns_the_palm_onto_the_detected_one(results):
     r = ok(results, "wrist")
     assert r["roll_deg"] == pytest.approx(60.0, abs=1.0)
     assert r["max_err_deg"] < 1.0, r
+
+
+def test_a_real_clip_signing_drives_a_rigify_rigs_fingers(results):
+    """Real footage: the hand model finds the resting left hand in nearly every frame and
+    the signing right hand in most; the generated Rigify rig's deform fingers show the
+    detected angles, and the right hand's squeezed fist (milk) curls its fingers far more
+    than its flat hand (please)."""
+    r = ok(results, "real")
+    if "skip" in r:
+        pytest.skip(r["skip"])
+    assert r["found"][0] > 0.9 and r["found"][1] > 0.5, r["found"]
+    assert r["max_flex_err_deg"] < MAX_DEG and r["max_thumb_err_deg"] < MAX_THUMB_DEG, r
+    milk, please = r["right_curl_deg"]
+    assert milk > please + 20.0, r["right_curl_deg"]
+    assert r["left_curl_iqr_deg"] < 5.0, r   # the hand hanging at his side stays still
 
 
 def test_a_rig_without_fingers_is_baked_without_them(results):
@@ -204,6 +244,45 @@ def main(args: dict) -> dict:
             s = "L" if side == 0 else "R"
             return f"DEF-hand.{s}", [[f"DEF-{b}" for b in chain] for chain in chains]
         return measure(rig, rep, deform)
+
+    @check("real")
+    def _():
+        from dgnet_core.formats.results import load_npz
+
+        if not args.get("real"):
+            return {"skip": "no MediaPipe models (bash scripts/setup.sh builds them)"}
+        rig = bpy.data.objects.get("rig") or generate_rigify(ctx)
+        if rig is None:
+            return {"skip": "Rigify generation not available"}
+        real = load_npz(args["real"])
+        hands = real.hands
+        rep = bake.apply_result(ctx, real, bake.BakeSettings(target=rig, name="signing"))
+        names = [b.name for b in rig.data.bones]
+        errs_f, errs_t, curls = [], [], {0: [], 1: []}
+        for k in range(0, len(real), 3):
+            ctx.scene.frame_set(int(rep.frames[0]) + k)
+            for side in (0, 1):
+                hand, chains = finger_bones(names, side)
+                s = "L" if side == 0 else "R"
+                pts = hand_points(rig.pose.bones, f"DEF-hand.{s}",
+                                  [[f"DEF-{b}" for b in c] for c in chains], "head", "tail")
+                got, _ = finger_angles(pts, side)
+                curls[side].append((k, float(np.degrees(got[1:].mean()))))
+                if hands.weight[k, side] < 1.0:
+                    continue  # easing to rest: the bake blends towards the rig's rest
+                e = np.degrees(np.abs(got - hands.flex[k, side]))
+                errs_f.append(e[1:].max())
+                errs_t.append(e[0].max())
+
+        def median_curl(side, span):
+            return float(np.median([c for k, c in curls[side] if span[0] <= k < span[1]]))
+        left = np.array([c for _, c in curls[0]])
+        return {"found": (hands.score > 0).mean(axis=0).tolist(),
+                "max_flex_err_deg": float(max(errs_f)),
+                "max_thumb_err_deg": float(max(errs_t)),
+                "right_curl_deg": [median_curl(1, MILK), median_curl(1, PLEASE)],
+                "left_curl_iqr_deg": float(np.subtract(*np.percentile(left, [75, 25]))),
+                "frames_compared": len(errs_f)}
 
     @check("own_fingers")
     def _():  # the add-on's own armature, built with finger bones for a result with hands

@@ -106,6 +106,22 @@ def test_angles_stay_within_anatomical_limits() -> None:
     assert np.degrees(s[1:]).max() <= lim.spread[1] + 1e-6
 
 
+def test_smoothed_angles_stay_within_the_limits() -> None:
+    """A hand snapping from flat to a full spread and a bent-back end joint: the smoothing
+    would overshoot the limits around the jump; the angles shown never leave them (the
+    real signing clip had index and middle spread 42 degrees, past the 25 limit)."""
+    lim = FingerLimits()
+    flat = posed_hand(np.zeros((5, 3)), np.zeros(5))
+    wide = posed_hand(np.tile([0.0, 0.0, -5.0], (5, 1)), np.array([70.0, 25, 25, 25, 25]))
+    pts = np.array([flat] * 6 + [wide] * 6 + [flat] * 6)[:, None].repeat(2, axis=1)
+    m = hand_motion(pts, np.full((18, 2), 0.9), fps=30.0, limits=lim)
+    spread, flex = np.degrees(m.spread[:, 1]), np.degrees(m.flex[:, 1])
+    assert spread[:, 1:].max() <= lim.spread[1] + 1e-6
+    assert spread[:, 0].max() <= lim.thumb_spread[1] + 1e-6
+    assert flex[:, 1:, 2].min() >= lim.flex[2][0] - 1e-6
+    assert spread[8, 1] == pytest.approx(25.0, abs=0.5)   # the spread itself is shown
+
+
 def test_a_lost_hand_eases_to_rest_and_back() -> None:
     seen = np.array([True] * 10 + [False] * 20 + [True] * 10)
     w = ease_weights(seen, 6.0)

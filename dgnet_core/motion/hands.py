@@ -130,6 +130,14 @@ def finger_angles(points: np.ndarray, side: int, limits: FingerLimits | None = N
         flex[..., f, 2] = _signed(seg[2], seg[3], axis)
         towards_thumb = _signed(ref, flat, normal) * thumbwards
         spread[..., f] = towards_thumb if f <= 2 else -towards_thumb
+    return within_limits(flex, spread, lim)
+
+
+def within_limits(flex: np.ndarray, spread: np.ndarray, limits: FingerLimits | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Flexion (..., 5, 3) and spread (..., 5), radians, clipped to ``limits``' ranges."""
+    lim = limits or FingerLimits()
+    flex, spread = np.array(flex, np.float64), np.array(spread, np.float64)
     for f in range(5):
         rows = lim.thumb_flex if f == 0 else lim.flex
         for j, (lo, hi) in enumerate(rows):
@@ -213,7 +221,8 @@ def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
             continue
         filled = _hold(np.nan_to_num(pts[:, side]), seen)
         f, s = finger_angles(filled, side, limits)
-        f, s = savgol(f, fps, params), savgol(s, fps, params)
+        # smoothing may overshoot a limit (at a clip's ends, fast changes): clip again
+        f, s = within_limits(savgol(f, fps, params), savgol(s, fps, params), limits)
         w = ease_weights(seen, o.ease_s * fps)
         flex[:, side] = f
         spread[:, side] = s
