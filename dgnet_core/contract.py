@@ -97,9 +97,10 @@ class PipelineOptions:
     workers: int = option(0, flag="--workers", metavar="N", minimum=0, maximum=64,
                           label="Detection Workers",
                           help="processes detecting parts of the clip side by side (0: one "
-                          "per two cores, up to 4; 1: all in this process)",
+                          "per two cores, with --people one per core, up to 4; 1: all in "
+                          "this process)",
                           description="processes that detect parts of the clip side by side "
-                          "(0 = one per two cores)")
+                          "(0 = one per two cores; with several people one per core)")
     people: int = option(1, flag="--people", metavar="N|all", minimum=0, maximum=MAX_PEOPLE,
                          parse=parse_people, label="People",
                          help=f"how many people to lift, each on their own armature and "

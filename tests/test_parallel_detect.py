@@ -122,6 +122,11 @@ def test_one_person_no_others(squat):
 def test_default_workers_one_per_two_cores():
     # one serial detection keeps about 1.5 cores busy: 2 cores gain nothing from a second
     assert [parallel.default_workers(c) for c in (1, 2, 3, 4, 8, 16)] == [1, 1, 1, 2, 4, 4]
+    # the people detector keeps about one core busy: one worker per core
+    from dgnet_core.detection.people_parallel import PEOPLE_CORES_PER_WORKER
+
+    assert [parallel.default_workers(c, PEOPLE_CORES_PER_WORKER) for c in (1, 2, 3, 8)] == \
+        [1, 2, 3, 4]
 
 
 @pytest.fixture(scope="module")

@@ -52,11 +52,11 @@ _VISIBLE = 0.5
 _progress = None  # in a worker process only: the shared frame counter (``_init_worker``)
 
 
-def default_workers(cores: int | None = None) -> int:
-    """One worker per ``CORES_PER_WORKER`` cores (of ``cores``, default this machine's), at
+def default_workers(cores: int | None = None, per_worker: int = CORES_PER_WORKER) -> int:
+    """One worker per ``per_worker`` cores (of ``cores``, default this machine's), at
     least 1 (the serial path) and at most ``MAX_WORKERS``."""
     cores = (os.cpu_count() or 1) if cores is None else cores
-    return max(1, min(cores // CORES_PER_WORKER, MAX_WORKERS))
+    return max(1, min(cores // per_worker, MAX_WORKERS))
 
 
 def plan_chunks(start: int, stop: int, workers: int, min_chunk: int = MIN_CHUNK
@@ -174,13 +174,15 @@ def _observations(d: Detections) -> Iterator[PoseObservation | None]:
 
 
 def clip_plan(video: str | Path, start: int, stop: int | None, workers: int,
-              min_chunk: int = MIN_CHUNK) -> list[tuple[int, int]]:
+              min_chunk: int = MIN_CHUNK, per_worker: int = CORES_PER_WORKER
+              ) -> list[tuple[int, int]]:
     """``plan_chunks`` for frames ``[start, stop)`` of ``video`` (``stop`` None: to the
-    end; one chunk when the clip's length is unknown)."""
+    end; one chunk when the clip's length is unknown); ``workers`` 0: one per
+    ``per_worker`` cores (``default_workers``)."""
     info = probe_video(video)
     known = [x for x in (stop, info.frame_count or None) if x is not None]
     return plan_chunks(start, min(known) if known else start,
-                       workers or default_workers(), min_chunk)
+                       workers or default_workers(per_worker=per_worker), min_chunk)
 
 
 def chunk_starts(plan: list[tuple[int, int]], start: int, warmup: int) -> list[int]:

@@ -12,6 +12,11 @@ the serial path does: the same identities through crossings, leaving and coming 
 whatever the chunk borders. The poses differ from the serial run's only where a worker's
 landmarker started afresh (the warm-up frames).
 
+The default is one worker per core (``PEOPLE_CORES_PER_WORKER``), not per two as for one
+person: the people detector runs its landmarkers one after another on one thread (CPU
+time 1.05 x wall), so a 2-core machine gains from two workers (docs/BENCHMARKS.md:
+1.36 x faster on a 261-frame 1080p clip with two people).
+
 Memory, progress and cancelling as in ``parallel``: workers stream their frames and
 return landmarks and features (a few kB per frame); closing the generator terminates
 every worker at once.
@@ -33,6 +38,8 @@ from .parallel import (
 )
 from .people import People, PeopleConfig, SeenClip, follow_people, iter_see_people
 
+PEOPLE_CORES_PER_WORKER = 1   # the people detector keeps about one core busy
+
 
 def _see_chunk(video: str, first: int, start: int, stop: int | None, task_path: str | None,
                wanted: int, config: PeopleConfig | None, hands: bool) -> SeenClip:
@@ -47,11 +54,11 @@ def iter_detect_people_parallel(video: str | Path, start: int = 0, stop: int | N
                                 workers: int = 0, min_chunk: int = MIN_CHUNK,
                                 warmup: int = WARMUP
                                 ) -> Generator[tuple[int, int], None, People]:
-    """``people.iter_detect_people`` with detection on ``workers`` processes (0:
-    ``parallel.default_workers``; a clip too short for two chunks, or of unknown length,
+    """``people.iter_detect_people`` with detection on ``workers`` processes (0: one per
+    core, up to ``parallel.MAX_WORKERS``; a clip too short for two chunks, or of unknown length,
     runs in this process). Yields ``(frames_done, frames_total)`` while the workers run;
     returns the ``People``."""
-    plan = clip_plan(video, start, stop, workers, min_chunk)
+    plan = clip_plan(video, start, stop, workers, min_chunk, PEOPLE_CORES_PER_WORKER)
     if len(plan) < 2:
         clip = yield from iter_see_people(video, start, stop, task_path, wanted, config,
                                           hands=hands)
