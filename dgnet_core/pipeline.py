@@ -195,7 +195,7 @@ def _place(clip: _Clip, det: Detections, pose_rel: np.ndarray, K: np.ndarray,
         segments=list(clip.segments) if len(clip.segments) > 1 else None,
         others=None if det.others is None else det.others[clip.span].copy(),
         hands=None if det.hands is None else solve_hands(det.hands.take(clip.span), fps,
-                                                         to_world))
+                                                         to_world, det.width, det.height))
 
 
 def iter_pipeline(video: str | Path, options: PipelineOptions | None = None, *,

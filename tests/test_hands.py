@@ -305,7 +305,7 @@ def test_relaxed_real_hands_curl_towards_the_palm() -> None:
     from dgnet_core.detection.detect import DetectorConfig, default_task_path, detect_video
     from dgnet_core.detection.hands import default_hand_task_path
     from dgnet_core.errors import LiftError
-    from dgnet_core.motion.hands import FingerLimits
+    from dgnet_core.motion.hands import FingerLimits, HandMotionOptions, angle_points
 
     clip = Path(__file__).resolve().parents[2] / "shared/data/videos/two_people_1080p.avi"
     if not clip.is_file():
@@ -316,11 +316,24 @@ def test_relaxed_real_hands_curl_towards_the_palm() -> None:
         pytest.skip(str(exc))
     d = detect_video(clip, 0, 30, config=DetectorConfig(hands=True))
     free = FingerLimits(flex=((-180, 180),) * 3, thumb_flex=((-180, 180),) * 3)
+    pts = angle_points(d.hands, d.width, d.height, HandMotionOptions().angles_from)
     for side in (0, 1):
         found = d.hands.score[:, side] > 0
         assert found.mean() > 0.5
-        flex, _ = finger_angles(d.hands.world[found, side], side, free)
+        flex, _ = finger_angles(pts[found, side], side, free)
         assert np.degrees(np.median(flex[:, 1:, :2])) > 10.0, side
+
+
+def test_angle_points_are_the_world_landmarks_or_the_image_ones_in_pixels() -> None:
+    from dgnet_core.motion.hands import angle_points
+
+    frames = HandFrames.empty(1)
+    frames.image[:] = 0.5
+    frames.world[:] = 0.01
+    assert np.allclose(angle_points(frames, 640, 480, "image")[0, 0, 0], [320, 240, 320])
+    assert np.allclose(angle_points(frames, 640, 480, "world"), 0.01)
+    with pytest.raises(ValueError, match="angles_from"):
+        angle_points(frames, 640, 480, "pixels")
 
 
 def test_a_crop_is_held_while_the_hand_stays_near_its_middle() -> None:

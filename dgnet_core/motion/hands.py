@@ -1,7 +1,9 @@
 """Finger angles from MediaPipe's 21 hand landmarks: what a rig's finger bones turn by.
 
 Owns the hand's joint angles and how they move over a clip. Per frame and hand (0 the
-person's left, 1 right), from MediaPipe's metric hand world landmarks:
+person's left, 1 right), from MediaPipe's 21 hand landmarks in camera-like axes (x right,
+y down, z away): its metric world landmarks (or, by ``HandMotionOptions.angles_from``,
+its image landmarks in pixels; why not by default: there, and docs/BENCHMARKS.md):
 
 - the palm frame: ``across`` (index knuckle -> little-finger knuckle), ``along`` (wrist ->
   middle knuckle, made orthogonal) and the palm ``normal`` pointing out of the palm's
@@ -152,6 +154,15 @@ class HandMotionOptions:
     """How finger angles move over a clip (see the module docstring)."""
 
     ease_s: float = 0.3          # seconds to relax to rest when lost / to come back
+    # Which of MediaPipe's hand landmarks the angles and the palm come from: "world"
+    # (metres) or "image" (x, y in pixels, z on the x scale). On rendered hands with known
+    # poses "image" measured closer (training.hands_bench, left hands held out: fingers
+    # 17.9 against 22.5 degrees, palm median 10.9 against 26.0), but it does not carry to
+    # real footage: there MediaPipe's image depth is squeezed (depth spread 0.20-0.25 of
+    # the hand's 2D extent on the real clips, against 0.69-0.86 for the world landmarks
+    # and 0.51 / 0.62 image / truth on the renders), and relaxed hanging hands read as
+    # bent backwards (median -4 degrees, against 53 from the world landmarks).
+    angles_from: str = "world"
     smooth_window_s: float = 0.25  # Savitzky-Golay window over each run of seen frames
     min_score: float = 0.5       # a hand scored below this counts as not seen
 
@@ -202,8 +213,8 @@ def ease_weights(seen: np.ndarray, frames: float) -> np.ndarray:
 def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
                 options: HandMotionOptions | None = None,
                 limits: FingerLimits | None = None) -> HandMotion:
-    """Finger angles over a clip from (N, 2, 21, 3) hand world landmarks (NaN where a hand
-    was not found) and their (N, 2) scores."""
+    """Finger angles over a clip from (N, 2, 21, 3) hand points (``angle_points``; NaN
+    where a hand was not found) and their (N, 2) scores."""
     from .filters import SavgolParams, savgol
 
     o = options or HandMotionOptions()
@@ -231,13 +242,25 @@ def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
     return HandMotion(flex, spread, weight, palm)
 
 
-def solve_hands(frames, fps: float, camera_to_world: np.ndarray,
+def angle_points(frames, width: int, height: int, source: str = "image") -> np.ndarray:
+    """(N, 2, 21, 3) hand points the angles are measured on (see ``HandMotionOptions``):
+    the image landmarks in pixels (z on the x scale), or the world landmarks."""
+    if source == "world":
+        return np.asarray(frames.world, np.float64)
+    if source != "image":
+        raise ValueError(f"angles_from must be 'image' or 'world', not {source!r}")
+    return np.asarray(frames.image, np.float64) * np.array([width, height, width], np.float64)
+
+
+def solve_hands(frames, fps: float, camera_to_world: np.ndarray, width: int, height: int,
                 options: HandMotionOptions | None = None):
     """A ``contract.HandResult`` from detected ``detection.hands.HandFrames`` (the result's
-    frames): finger angles over the clip and the palm frames turned into the world."""
+    frames, in a ``width`` x ``height`` picture): finger angles over the clip and the palm
+    frames turned into the world."""
     from ..contract import HandResult
 
-    m = hand_motion(frames.world, frames.score, fps, options)
+    o = options or HandMotionOptions()
+    m = hand_motion(angle_points(frames, width, height, o.angles_from), frames.score, fps, o)
     palm = np.einsum("ij,nsjk->nsik", np.asarray(camera_to_world, np.float64), m.palm)
     return HandResult(np.asarray(frames.world, np.float32),
                       np.asarray(frames.score, np.float32), m.flex.astype(np.float32),

@@ -6,6 +6,7 @@
     python -m training.synthetic evaluate --motions walk,wave,squat,turn,jump --out DIR
     python -m training.synthetic suite [--model M] [--out runs/e2e]   (the 12 standard clips)
     python -m training.synthetic crowd --scenario cross2|cross3 --out DIR [--size 640x360]
+    python -m training.synthetic hands --out DIR [--all-rolls]   (scored by training.hands_bench)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dgnet_core.schema import add_arguments
 
 from .camera import CameraSpec
 from .crowd import SCENARIOS
+from .hands import POSES, SHOTS, VIEWS, HandRenderSpec
 from .mannequin import MannequinStyle
 from .motions import MOTIONS, BodyShape, load_joints, make_motion
 from .render import SceneSpec
@@ -113,7 +115,30 @@ def _parse(argv):
     c.add_argument("--threads", type=int, default=SceneSpec.threads,
                    help="render threads (0 = all cores)")
     c.add_argument("--keep-frames", action="store_true", help="keep the PNG frames")
+    h = sub.add_parser("hands", help="a rigged hand at known finger angles, PNGs and "
+                       "truth.npz (training.synthetic.hands)")
+    h.add_argument("--out", type=Path, required=True)
+    h.add_argument("--all-rolls", action="store_true",
+                   help="every pose at every --rolls (default: only the open hand is rolled)")
+    h.add_argument("--hands", type=_names, default=("right", "left"), help="right,left")
+    h.add_argument("--poses", type=_names, default=tuple(POSES), help=",".join(POSES))
+    h.add_argument("--shots", type=_names, default=tuple(SHOTS), help=",".join(SHOTS))
+    h.add_argument("--views", type=_names, default=VIEWS, help=",".join(VIEWS))
+    h.add_argument("--rolls", type=_names, default=("0", "45", "90"),
+                   help="wrist rolls in degrees about the forearm (default 0,45,90)")
+    h.add_argument("--size", type=int, default=HandRenderSpec.size,
+                   help="square image size in pixels")
+    h.add_argument("--samples", type=int, default=HandRenderSpec.samples,
+                   help="Cycles samples")
+    h.add_argument("--no-denoise", action="store_true", help="turn the OIDN denoiser off")
+    h.add_argument("--threads", type=int, default=HandRenderSpec.threads,
+                   help="render threads (0 = all cores)")
+    h.add_argument("--reuse", action="store_true", help="keep PNGs already in --out")
     return p.parse_args(argv)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -152,6 +177,18 @@ def _run(args) -> int:
         with np.load(out.ground_truth) as gt:
             print(describe(dict(gt)))
         print(f"{out.video}\n{out.ground_truth}\n{out.seconds_per_frame:.2f} s/frame, "
+              f"{out.total_seconds:.0f} s in all")
+        return 0
+    if args.cmd == "hands":
+        from .hands import HandSet, render_hands
+
+        hand_set = HandSet(hands=args.hands, poses=args.poses, shots=args.shots,
+                           views=args.views, rolls=tuple(int(r) for r in args.rolls),
+                           rolled_poses=None if args.all_rolls else ("open",))
+        spec = HandRenderSpec(size=args.size, samples=args.samples,
+                              denoise=not args.no_denoise, threads=args.threads)
+        out = render_hands(args.out, hand_set, spec, reuse=args.reuse)
+        print(f"{out.truth}\n{len(out.images)} images, {out.seconds_per_image:.2f} s/image, "
               f"{out.total_seconds:.0f} s in all")
         return 0
     spec, style = _spec(args), _style(args)
