@@ -37,6 +37,7 @@ class BakeSettings:
     custom_map: RigMap | None = None
     root_motion: bool = _DEFAULTS.root_motion
     scale_to_rig: bool = _DEFAULTS.scale_to_rig
+    head: bool = _DEFAULTS.head
     first_frame: float = 1.0  # scene frame of the result's first frame (or of video frame 0)
     first_frame_is_video_zero: bool = False  # True: first_frame is video frame 0 (clips)
     frame_ratio: float = 1.0  # scene frames per video frame (scene fps / video fps)
@@ -213,7 +214,8 @@ def apply_result(context: bpy.types.Context, result, settings: BakeSettings) -> 
             rigify.fix_isolated_bones(obj, spec)
         opts = RetargetOptions(
             root_motion=settings.root_motion,
-            scale_to_rig=settings.scale_to_rig and settings.target is not None)
+            scale_to_rig=settings.scale_to_rig and settings.target is not None,
+            head=settings.head)
         # Keys on whole scene frames: resample when scene and video frame rates differ.
         contacts = getattr(result, "contacts", None)
         joints, contacts = resample(joints, contacts, settings.frame_ratio)

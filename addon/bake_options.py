@@ -1,5 +1,5 @@
-"""The bake's options, stated once: rig type, root motion, scale to rig, scene range,
-long gaps and frame rate.
+"""The bake's options, stated once: rig type, root motion, scale to rig, head, scene
+range, long gaps and frame rate.
 
 ``BakeOptions`` holds each option's default, choices and flag, as
 ``dgnet_core.contract.PipelineOptions`` holds the engine's; the panel's properties
@@ -43,6 +43,10 @@ class BakeOptions:
     scale_to_rig: bool = option(True, flag="--no-scale-to-rig", label="Scale to Rig",
                                 help="do not scale root motion to the rig's size",
                                 description="scale root motion by rig size / person size")
+    head: bool = option(True, flag="--no-head", label="Head",
+                        help="leave the head unkeyed: it follows the body",
+                        description="turn the head with the lifted head; off: the head's "
+                        "bones are not keyed and follow the body (to animate it by hand)")
     set_scene_range: bool = option(True, label="Set Scene Range",
                                    help="fit the scene's frame range to the new action")
     gaps: str = option("unkeyed", flag="--gaps", choices=GAP_CHOICES, label="Long Gaps",

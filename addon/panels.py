@@ -88,6 +88,7 @@ def draw_lift_panel(layout, context) -> None:
     col.prop(props, "foot_lock")
     col.prop(props, "people")
     col.prop(props, "hands")
+    col.prop(props, "head")
     col.prop(props, "root_motion")
     sub = col.row()
     sub.enabled = props.target_mode == "EXISTING"

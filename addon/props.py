@@ -69,6 +69,7 @@ class LIFTVIDEO_PG_settings(bpy.types.PropertyGroup):
     hands: BoolProperty(**prop_kwargs(PipelineOptions, "hands"))
     root_motion: BoolProperty(**prop_kwargs(BakeOptions, "root_motion"))
     scale_to_rig: BoolProperty(**prop_kwargs(BakeOptions, "scale_to_rig"))
+    head: BoolProperty(**prop_kwargs(BakeOptions, "head"))
     use_frame_range: BoolProperty(name="Frame Range", default=False,
                                   description="Lift only part of the video")
     frame_start: IntProperty(**prop_kwargs(PipelineOptions, "frame_start"))

@@ -209,8 +209,8 @@ def test_both_command_lines_take_the_same_flags(blender_side) -> None:
         assert blender[dest] == engine[dest], dest
     assert blender["out"]["flags"] == engine["out"]["flags"] == ["--out", "-o"]
     assert set(blender) - set(engine) == {"target", "rig_file", "bone_map", "rig_type",
-                                          "root_motion", "scale_to_rig", "match_fps",
-                                          "gaps"}
+                                          "root_motion", "scale_to_rig", "head",
+                                          "match_fps", "gaps"}
     assert blender["match_fps"]["flags"] == ["--keep-scene-fps"]
 
 

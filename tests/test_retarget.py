@@ -181,6 +181,19 @@ def test_own_rig_heads_follow_joints_exactly_for_rigid_motion():
     assert err.max() < 1e-6, err.max()
 
 
+def test_head_off_leaves_the_head_bones_unkeyed_following_the_body():
+    j = posed_template()
+    spec = lift_spec(j)
+    head = [i for i, b in enumerate(spec.bones) if b.role == "head"]  # Thorax, Neck here
+    on = retarget(j, spec, RetargetOptions())
+    off = retarget(j, spec, RetargetOptions(head=False))
+    assert set(head) <= set(on.animated)
+    assert set(off.animated) == set(on.animated) - set(head)
+    assert np.allclose(off.quats[:, head], [1.0, 0.0, 0.0, 0.0])   # their rest, on the body
+    others = [i for i in on.animated if i not in head]
+    assert np.allclose(on.quats[:, others], off.quats[:, others])  # nothing else changes
+
+
 def test_yawed_rig_faces_its_own_way():
     j = posed_template(10)
     spec = lift_spec(j, yaw_deg=90)

@@ -72,6 +72,7 @@ class RetargetOptions:
     root_motion: bool = True  # horizontal travel of the pelvis (else stays in place)
     scale_to_rig: bool = True  # scale root motion by rig size / person size
     hold_contacts: bool = True  # planted feet stay planted on the rig (grounding.py)
+    head: bool = True  # turn the bones mapped to the head; off: not keyed, they follow the body
 
 
 @dataclass
@@ -170,7 +171,8 @@ def retarget(joints_world: np.ndarray, spec: RigSpec, options: RetargetOptions |
     if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3) or len(j) == 0:
         raise ValueError(f"expected joints (N, 17, 3) with N > 0, got {j.shape}")
     mapped = [i for i, b in enumerate(spec.bones)
-              if b.role and (feet is not None or b.role not in FOOT_ROLES)]
+              if b.role and (feet is not None or b.role not in FOOT_ROLES)
+              and (options.head or b.role != "head")]
     if not mapped:
         raise RigError("no bone of the target is mapped to a body part")
     unknown = sorted({spec.bones[i].role for i in mapped} - set(ROLES))
