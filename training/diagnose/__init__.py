@@ -14,5 +14,7 @@
   turn between two frames;
 * ``views``: held-out poses seen from below to above (the camera's elevation over the
   body), P1 per elevation;
-* ``hands``: hands found per frame from the wrist crops against the whole frame.
+* ``hands``: hands found per frame from the wrist crops against the whole frame;
+* ``face``: head yaw and pitch from MediaPipe's face landmark model (built on demand by
+  ``scripts/build_face_task.sh``) against the lift's head, on rendered turns and real clips.
 """
