@@ -64,7 +64,7 @@ def results(tmp_path_factory) -> dict:
                                   "real": _lift_real_clip(tmp)}], tmp)
 
 
-@pytest.mark.parametrize("rig", ["metarig", "rigify", "own_fingers"])
+@pytest.mark.parametrize("rig", ["metarig", "rigify", "own_fingers", "mixamo"])
 def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     r = ok(results, rig)
     if "skip" in r:
@@ -80,6 +80,8 @@ def test_the_rigs_fingers_show_the_detected_angles(results, rig):
     left, right = r["palm_normals"]
     if rig == "own_fingers":
         assert left[0] < -0.9 and right[0] > 0.9, r["palm_normals"]
+    elif rig == "mixamo":   # a T-pose, palms down as FBX imports them
+        assert left[2] < -0.9 and right[2] < -0.9, r["palm_normals"]
     else:
         assert left[2] < -0.5 and right[2] < -0.5, r["palm_normals"]
 
@@ -283,6 +285,59 @@ def main(args: dict) -> dict:
                 "right_curl_deg": [median_curl(1, MILK), median_curl(1, PLEASE)],
                 "left_curl_iqr_deg": float(np.subtract(*np.percentile(left, [75, 25]))),
                 "frames_compared": len(errs_f)}
+
+    def mixamo_rig(name: str):
+        """A Mixamo-named T-pose rig (test_retarget's) with Mixamo's finger bones
+        (``LeftHandIndex1`` ..): a relaxed hand, palm down, thumb forward, sized to the
+        forearm, as the add-on's own hands are built (``lift_rig.hand_bones``)."""
+        from mathutils import Vector
+        from test_retarget import _tpose_rig
+
+        from dgnet_core.motion.hands import CHAINS, rest_hand
+        from dgnet_core.retarget.lift_rig import FOREARM_LENGTH
+
+        names, parents, heads, tails = _tpose_rig()
+        names, parents = list(names), list(parents)
+        heads, tails = list(heads), list(tails)
+        words = ("Thumb", "Index", "Middle", "Ring", "Pinky")
+        for side, word in ((0, "Left"), (1, "Right")):
+            hand = names.index(f"mixamorig:{word}Hand")
+            fore = names.index(f"mixamorig:{word}ForeArm")
+            wrist = heads[hand]
+            along = (wrist - heads[fore]) / np.linalg.norm(wrist - heads[fore])
+            normal = np.array([0.0, 0.0, -1.0])              # palm down
+            across = np.cross(along, normal) if side == 0 else np.cross(normal, along)
+            scale = float(np.linalg.norm(wrist - heads[fore])) / FOREARM_LENGTH
+            p = wrist + scale * rest_hand() @ np.stack([across, along, normal])
+            for f, chain in enumerate(CHAINS):
+                for k in range(3):
+                    parents.append(hand if k == 0 else len(names) - 1)
+                    names.append(f"mixamorig:{word}Hand{words[f]}{k + 1}")
+                    heads.append(p[chain[k + 1]])
+                    tails.append(p[chain[k + 2]])
+        arm = bpy.data.armatures.new(name)
+        obj = bpy.data.objects.new(name, arm)
+        ctx.collection.objects.link(obj)
+        ctx.view_layer.objects.active = obj
+        bpy.ops.object.mode_set(mode="EDIT")
+        ebs = []
+        for i, nm in enumerate(names):
+            eb = arm.edit_bones.new(nm)
+            eb.head, eb.tail = Vector(heads[i]), Vector(tails[i])
+            eb.roll = 0.7 * i  # arbitrary rolls: the solver must not care
+            ebs.append(eb)
+        for i, par in enumerate(parents):
+            if par >= 0:
+                ebs[i].parent = ebs[par]
+        bpy.ops.object.mode_set(mode="OBJECT")
+        return obj
+
+    @check("mixamo")
+    def _():
+        rig = mixamo_rig("mixamo")
+        rep = bake.apply_result(ctx, result, bake.BakeSettings(target=rig, name="mixamo"))
+        assert rep.rig_type == "mixamo", rep.rig_type
+        return measure(rig, rep, finger_bones)
 
     @check("own_fingers")
     def _():  # the add-on's own armature, built with finger bones for a result with hands
