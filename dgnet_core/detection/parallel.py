@@ -197,12 +197,14 @@ def chunk_stop(plan: list[tuple[int, int]], k: int, stop: int | None) -> int | N
     return None if (k == len(plan) - 1 and stop is None) else plan[k][1]
 
 
-def run_chunks(job: Callable[..., object], args: list[tuple], total: int
+def run_chunks(job: Callable[..., object], args: list[tuple], total: int, shown: int = 0
                ) -> Generator[tuple[int, int], None, list]:
     """``job(*a)`` for each ``a`` in ``args``, each on its own spawned worker process.
 
-    Yields ``(frames_done, total)`` about every 50 ms while they run (``job`` counts its
-    frames with ``drain_counting``); returns their results in order. A chunk after the
+    Yields ``(frames_done, shown)`` about every 50 ms while they run (``job`` counts its
+    ``total`` frames, warm-up frames included, with ``drain_counting``; the count is shown
+    scaled to ``shown`` frames, the clip's own, when given); returns their results in
+    order. A chunk after the
     first whose worker finds no frames (the clip ends before it) ends the list there.
     Closing the generator (a cancelled job) terminates every worker at once.
     """
@@ -214,7 +216,8 @@ def run_chunks(job: Callable[..., object], args: list[tuple], total: int
         jobs = [pool.apply_async(job, a) for a in args]
         while not all(j.ready() for j in jobs):
             next(j for j in jobs if not j.ready()).wait(0.05)
-            yield min(counter.value, total), total
+            done = min(counter.value, total)
+            yield (round(done * shown / max(total, 1)), shown) if shown else (done, total)
         results = []
         for k, j in enumerate(jobs):
             try:
@@ -247,9 +250,10 @@ def iter_detect_parallel(video: str | Path, start: int = 0, stop: int | None = N
                                        on_frame=on_frame))
     firsts = chunk_starts(plan, start, warmup)
     total = sum(b - f for f, (_, b) in zip(firsts, plan))
+    shown = plan[-1][1] - plan[0][0]   # the progress counts the clip's frames
     results = yield from run_chunks(_detect_chunk, [
         (str(video), f, chunk_stop(plan, k, stop), None if task_path is None
-         else str(task_path), config) for k, f in enumerate(firsts)], total)
+         else str(task_path), config) for k, f in enumerate(firsts)], total, shown)
     parts: list[Detections] = []
     tracker = None
     for k, (dets, chunk_tracker) in enumerate(results):
@@ -258,14 +262,14 @@ def iter_detect_parallel(video: str | Path, start: int = 0, stop: int | None = N
             # a fresh tracker took somebody else: detect the chunk again, continuing
             gen = iter_detect(video, a, chunk_stop(plan, k, stop), task_path, config,
                               tracker=tracker)
-            total += b - a
+            shown += b - a
             while True:
                 try:
                     done, _ = next(gen)
                 except StopIteration as end:
                     dets = end.value
                     break
-                yield total - (b - a) + done, total
+                yield shown - (b - a) + done, shown
             chunk_tracker = tracker
         parts.append(_slice(dets, a))
         tracker = chunk_tracker

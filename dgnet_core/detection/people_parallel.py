@@ -68,7 +68,8 @@ def iter_detect_people_parallel(video: str | Path, start: int = 0, stop: int | N
         chunks = yield from run_chunks(_see_chunk, [
             (str(video), f, a, chunk_stop(plan, k, stop),
              None if task_path is None else str(task_path), wanted, config, hands)
-            for k, (f, (a, _)) in enumerate(zip(firsts, plan))], total)
+            for k, (f, (a, _)) in enumerate(zip(firsts, plan))], total,
+            plan[-1][1] - plan[0][0])
         clip = SeenClip([f for c in chunks for f in c.frames], chunks[0].width,
                         chunks[0].height, chunks[0].fps, chunks[0].source)
     return follow_people(clip, wanted, config, hands)
