@@ -23,11 +23,11 @@ import numpy as np
 
 from .hands import (
     ASSETS,
-    CHAINS,
     FINGERS,
     HANDS,
     MP_JOINTS,
     SHOTS,
+    XR_CHAINS,
     HandLook,
     HandPose,
     HandRenderSpec,
@@ -85,7 +85,7 @@ class HandRig:
         w = eb["wrist"]
         w.head, w.tail = local(head["wrist"]), local(head["middle-finger-phalanx-proximal"])
         w.align_roll(Vector(inv[:3, :3] @ self.normal))
-        for f, chain in CHAINS.items():
+        for f, chain in XR_CHAINS.items():
             up = self.thumb_palmar if f == "thumb" else self.normal
             for k, name in enumerate(chain):
                 b = eb[name]
@@ -182,7 +182,7 @@ class HandRig:
         for pb in bones:
             pb.rotation_euler = (0.0, 0.0, 0.0)
         for f, (base, mid, end, spread) in zip(FINGERS, pose.angles()):
-            chain = CHAINS[f]
+            chain = XR_CHAINS[f]
             b0, b1, b2 = chain[:3] if f == "thumb" else chain[1:4]
             away = -1.0 if f in ("ring", "little") else 1.0   # away from the middle finger
             sign = self._towards_thumb(b0) * away

@@ -71,7 +71,7 @@ FINGERS = ("thumb", "index", "middle", "ring", "little")
 _XR_FINGER = {"index": "index-finger", "middle": "middle-finger", "ring": "ring-finger",
               "little": "pinky-finger"}
 # Rig chains per finger, WebXR joint names.
-CHAINS: dict[str, tuple[str, ...]] = {
+XR_CHAINS: dict[str, tuple[str, ...]] = {
     "thumb": ("thumb-metacarpal", "thumb-phalanx-proximal", "thumb-phalanx-distal",
               "thumb-tip"),
     **{f: tuple(f"{x}-{s}" for s in ("metacarpal", "phalanx-proximal",
@@ -80,8 +80,8 @@ CHAINS: dict[str, tuple[str, ...]] = {
 }
 # MediaPipe's 21 points in order: wrist; thumb CMC, MCP, IP, tip; per finger MCP, PIP,
 # DIP, tip.
-MP_JOINTS: tuple[str, ...] = ("wrist", *CHAINS["thumb"],
-                              *(j for f in FINGERS[1:] for j in CHAINS[f][1:]))
+MP_JOINTS: tuple[str, ...] = ("wrist", *XR_CHAINS["thumb"],
+                              *(j for f in FINGERS[1:] for j in XR_CHAINS[f][1:]))
 
 SHOTS: dict[str, float] = {"close": 0.5, "mid": 0.2}   # hand length / picture height
 VIEWS = ("back", "palm")
