@@ -204,9 +204,9 @@ def run_chunks(job: Callable[..., object], args: list[tuple], total: int, shown:
     Yields ``(frames_done, shown)`` about every 50 ms while they run (``job`` counts its
     ``total`` frames, warm-up frames included, with ``drain_counting``; the count is shown
     scaled to ``shown`` frames, the clip's own, when given); returns their results in
-    order. A chunk after the
-    first whose worker finds no frames (the clip ends before it) ends the list there.
-    Closing the generator (a cancelled job) terminates every worker at once.
+    order. A chunk after the first whose worker finds no frames (the clip ends before it)
+    ends the list there. Closing the generator (a cancelled job) terminates every worker
+    at once.
     """
     ctx = multiprocessing.get_context("spawn")
     counter = ctx.Value("l", 0)

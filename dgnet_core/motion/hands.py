@@ -242,7 +242,7 @@ def hand_motion(points: np.ndarray, score: np.ndarray, fps: float,
     return HandMotion(flex, spread, weight, palm)
 
 
-def angle_points(frames, width: int, height: int, source: str = "image") -> np.ndarray:
+def angle_points(frames, width: int, height: int, source: str = "world") -> np.ndarray:
     """(N, 2, 21, 3) hand points the angles are measured on (see ``HandMotionOptions``):
     the image landmarks in pixels (z on the x scale), or the world landmarks."""
     if source == "world":
