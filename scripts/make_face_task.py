@@ -34,28 +34,22 @@ face detector [-1, 1] (mean 127.5, std 127.5), the face mesh [0, 1] (mean 0, std
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
-import types
-import zipfile
 from pathlib import Path
+
+from make_pose_task import (  # the script's own folder is on sys.path
+    metadata_writer,
+    stub_packages,
+    wheel_root,
+    with_metadata,
+    write_task,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GEOMETRY = REPO / "training/diagnose/face_data/geometry_pipeline_metadata_landmarks.pbtxt"
 DETECTOR = "modules/face_detection/face_detection_short_range.tflite"
 MESH = "modules/face_landmark/face_landmark.tflite"
 MESH_VALUES, PADDED_VALUES = 468 * 3, 478 * 3
-
-
-def _stub_packages(root: Path, *names: str) -> None:
-    """Make MediaPipe's subpackages importable without ``mediapipe/__init__`` (which pulls
-    cv2, matplotlib, sounddevice and the native framework)."""
-    for pkg in names:
-        if pkg in sys.modules:
-            continue
-        mod = types.ModuleType(pkg)
-        mod.__path__ = [str(root.joinpath(*pkg.split(".")[1:]))]
-        sys.modules[pkg] = mod
 
 
 def pad_to_478(schema, model: bytes) -> bytes:
@@ -102,22 +96,11 @@ def pad_to_478(schema, model: bytes) -> bytes:
     return bytes(builder.Output())
 
 
-def _with_metadata(writer_mod, model: bytes, name: str, n_outputs: int, mean: float,
-                   std: float) -> bytes:
-    writer = writer_mod.MetadataWriter.create(model)
-    writer.add_general_info(name, f"MediaPipe {name} (Apache-2.0, from mediapipe 0.10.21)")
-    writer.add_image_input(norm_mean=[mean], norm_std=[std])
-    for _ in range(n_outputs):
-        writer.add_feature_output()
-    tflite, _ = writer.populate()
-    return tflite
-
-
 def encode_geometry(root: Path, pbtxt: Path) -> bytes:
     """The face-geometry metadata text as ``.binarypb`` (the wheel's proto module)."""
     from google.protobuf import text_format
 
-    _stub_packages(root, "mediapipe", "mediapipe.tasks", "mediapipe.tasks.cc",
+    stub_packages(root, "mediapipe", "mediapipe.tasks", "mediapipe.tasks.cc",
                    "mediapipe.tasks.cc.vision", "mediapipe.tasks.cc.vision.face_geometry",
                    "mediapipe.tasks.cc.vision.face_geometry.proto")
     from mediapipe.tasks.cc.vision.face_geometry.proto import (
@@ -138,35 +121,22 @@ def main() -> int:
                         help="face-geometry metadata, protobuf text (default: %(default)s)")
     args = parser.parse_args()
 
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
+    root = wheel_root()
+    if root is None:
         print("error: mediapipe==0.10.21 is not installed in this environment", file=sys.stderr)
         return 1
-    root = Path(next(iter(spec.submodule_search_locations)))
     geometry = encode_geometry(root, args.geometry)
-    _stub_packages(root, "mediapipe", "mediapipe.tasks", "mediapipe.tasks.metadata",
-                   "mediapipe.tasks.python", "mediapipe.tasks.python.metadata",
-                   "mediapipe.tasks.python.metadata.metadata_writers")
-    writer_mod = __import__(
-        "mediapipe.tasks.python.metadata.metadata_writers.metadata_writer",
-        fromlist=["MetadataWriter"],
-    )
+    writer_mod = metadata_writer(root)
     from mediapipe.tasks.metadata import schema_py_generated as schema
 
     mesh = pad_to_478(schema, (root / MESH).read_bytes())
-    files = {
-        "face_detector.tflite": _with_metadata(
+    write_task(args.out, {
+        "face_detector.tflite": with_metadata(
             writer_mod, (root / DETECTOR).read_bytes(), "face_detector", 2, 127.5, 127.5),
-        "face_landmarks_detector.tflite": _with_metadata(
+        "face_landmarks_detector.tflite": with_metadata(
             writer_mod, mesh, "face_landmarks_detector", 2, 0.0, 255.0),
         "geometry_pipeline_metadata_landmarks.binarypb": geometry,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    tmp.replace(args.out)
+    })
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     return 0
 
