@@ -172,6 +172,7 @@ class HandResult:
 
 
 SHORT_CLIP = 8  # fewer seen frames than this: warn (the network's 4-frame window, smoothing)
+RARE_HANDS = 0.1  # a hand found in fewer than this share of the frames: warn
 
 
 @dataclass
@@ -249,16 +250,23 @@ class LiftResult:
                 f"the one followed from the start (--people all lifts everybody)")
 
     def hands_warning(self) -> str | None:
-        """One line when hands were asked for and one side was never found, or None."""
+        """One line when hands were asked for and a side was never found, or found in
+        fewer than ``RARE_HANDS`` of the frames (too small or hidden), or None."""
         if self.hands is None:
             return None
-        seen = (np.asarray(self.hands.score) > 0).mean(axis=0)
-        missing = [name for name, share in zip(("left", "right"), seen) if share == 0]
-        if not missing:
-            return None
+        found = np.count_nonzero(np.asarray(self.hands.score) > 0, axis=0)
+        n = len(self.hands.score)
+        missing = [name for name, k in zip(("left", "right"), found) if k == 0]
+        rare = [(name, int(k)) for name, k in zip(("left", "right"), found)
+                if 0 < k < RARE_HANDS * n]
         if len(missing) == 2:
             return "no hand found in any frame: the fingers stay at rest"
-        return f"the {missing[0]} hand was not found in any frame: its fingers stay at rest"
+        if not rare:
+            return (f"the {missing[0]} hand was not found in any frame: its fingers stay "
+                    f"at rest") if missing else None
+        said = [f"the {name} hand was not found in any frame" for name in missing]
+        said += [f"the {name} hand was found in only {k} of {n} frames" for name, k in rare]
+        return "; ".join(said) + " (too small or hidden?): the fingers rest where none is found"
 
     def warnings(self) -> list[str]:
         """Every warning line for the user: long gaps, a short clip, joints out of view,

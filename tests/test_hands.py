@@ -376,3 +376,29 @@ def test_a_custom_bone_map_names_the_finger_bones() -> None:
     assert roles["fore_l"] == "forearm.L"
     with pytest.raises(Exception, match="unknown body parts: index.4.L"):
         RigMap.from_json(json.dumps({"bones": {"x": "index.4.L"}}))
+
+
+def test_hands_seen_rarely_or_never_are_one_warning_line() -> None:
+    from test_io_formats import _result
+
+    from dgnet_core.contract import HandResult
+
+    r = _result(100)
+
+    def warn(left: int, right: int) -> str | None:
+        score = np.zeros((100, 2))
+        score[:left, 0], score[:right, 1] = 0.9, 0.9
+        r.hands = HandResult(np.full((100, 2, 21, 3), np.nan), score,
+                             np.zeros((100, 2, 5, 3)), np.zeros((100, 2, 5)), score > 0,
+                             np.tile(np.eye(3), (100, 2, 1, 1)))
+        return r.hands_warning()
+
+    assert warn(60, 40) is None and warn(10, 100) is None   # a tenth of the frames is enough
+    assert warn(0, 0) == "no hand found in any frame: the fingers stay at rest"
+    assert warn(50, 0) == "the right hand was not found in any frame: its fingers stay at rest"
+    assert warn(2, 80) == ("the left hand was found in only 2 of 100 frames (too small or "
+                           "hidden?): the fingers rest where none is found")
+    assert warn(0, 3) == ("the left hand was not found in any frame; the right hand was found "
+                          "in only 3 of 100 frames (too small or hidden?): the fingers rest "
+                          "where none is found")
+    assert r.hands_warning() in r.warnings()
