@@ -50,6 +50,26 @@ def bake_demo(video: str | Path, blend: str | Path, model: str | Path | None = N
     return blend, baked
 
 
+def enable_source_addon(module: str = "lift_demo") -> str:
+    """Register the extension straight from ``addon/`` in this ``bpy`` session: factory
+    settings (preferences not saved), a temporary extensions repository ``module`` whose
+    ``lift_video`` links to ``addon/``, the add-on and Rigify enabled. Returns the add-on's
+    package name (``bl_ext.<module>.lift_video``)."""
+    import bpy
+
+    addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
+    repo = Path(tempfile.mkdtemp(prefix="lift_video_repo_"))
+    (repo / "lift_video").symlink_to(ROOT / "addon", target_is_directory=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.use_preferences_save = False  # the user's stay as they are
+    bpy.context.preferences.extensions.repos.new(
+        name="Lift Video from source", module=module, custom_directory=str(repo))
+    package = f"bl_ext.{module}.lift_video"
+    addon_utils.enable(package, default_set=True, handle_error=None)
+    addon_utils.enable("rigify", default_set=True)
+    return package
+
+
 def _main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", type=Path)
@@ -59,17 +79,9 @@ def _main() -> int:
 
     import bpy
 
-    addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
-
-    repo = Path(tempfile.mkdtemp(prefix="lift_video_repo_"))
-    (repo / "lift_video").symlink_to(ROOT / "addon", target_is_directory=True)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.context.preferences.extensions.repos.new(
-        name="Lift Video demo", module="lift_demo", custom_directory=str(repo))
-    addon_utils.enable("bl_ext.lift_demo.lift_video", default_set=True, handle_error=None)
-    addon_utils.enable("rigify", default_set=True)
+    package = enable_source_addon()
     if args.model:
-        prefs = bpy.context.preferences.addons["bl_ext.lift_demo.lift_video"].preferences
+        prefs = bpy.context.preferences.addons[package].preferences
         prefs.model_path = args.model
 
     scene = bpy.context.scene

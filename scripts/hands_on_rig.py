@@ -22,33 +22,33 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def _frames(curl: np.ndarray, weight: np.ndarray, k: int = 4) -> list[int]:
     """``k`` frames at full weight, from the most curled to the least, evenly by curl."""
     ok = np.flatnonzero(weight >= 1.0)
+    if not ok.size:
+        raise SystemExit("error: the hand was not found in any frame (try the other --side)")
     order = ok[np.argsort(-curl[ok])]
-    return [int(order[i]) for i in np.linspace(0, len(order) - 1, k).round().astype(int)]
+    picks = np.linspace(0, len(order) - 1, min(k, len(order))).round().astype(int)
+    return [int(order[i]) for i in picks]
 
 
 def bake_and_measure(npz: Path, side: int, frames: list[int]) -> dict[int, np.ndarray]:
     """The Rigify rig's posed deform hand (21 points, armature space) at ``frames``."""
-    import addon_utils
-    import bpy  # first: addon_utils comes with it
-    from blender_session import addon_session, generate_rigify, source_addon_repo
+    import bpy
+    from bake_demo import enable_source_addon
 
     from dgnet_core.formats.results import load_npz
     from dgnet_core.retarget.fingers import finger_bones, rest_points
 
-    repo = source_addon_repo(Path(tempfile.mkdtemp()))
-    _, _, mod = addon_session(str(repo))
-    bake = mod("bake")
-    addon_utils.enable("rigify", default_set=True)
+    bake = sys.modules[f"{enable_source_addon('lift_hands')}.bake"]
     bpy.ops.object.armature_human_metarig_add()
-    rig = generate_rigify(bpy.context)
-    if rig is None:
+    if not hasattr(bpy.ops.pose, "rigify_generate"):
         raise SystemExit("Rigify generation is not available in this Blender")
+    bpy.ops.pose.rigify_generate()
+    rig = bpy.data.objects["rig"]
     rep = bake.apply_result(bpy.context, load_npz(npz),
                             bake.BakeSettings(target=rig, name="hands"))
     _, chains = finger_bones([b.name for b in rig.data.bones], side)
@@ -79,7 +79,7 @@ def draw(png: Path, video: Path, result, side: int, rig_hands: dict[int, np.ndar
         for i, img in reader.frames(0, max(wanted) + 1):
             if i in wanted:
                 images[wanted[i]] = img
-    fig, axes = plt.subplots(len(frames), 3, figsize=(7.5, 2.5 * len(frames)))
+    fig, axes = plt.subplots(len(frames), 3, figsize=(7.5, 2.5 * len(frames)), squeeze=False)
     h, w = images[frames[0]].shape[:2]
     for row, f in zip(axes, frames):
         uv = result.hands.image[f, side, :, :2] * np.array([w, h])
