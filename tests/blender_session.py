@@ -1,9 +1,11 @@
 """Helpers for the test scripts that run inside a fresh bpy process: a clean session with the
 add-on enabled from the source tree, and named checks that report their tracebacks.
 
-Used by ``test_addon.py``, ``test_export_roundtrip.py`` and ``test_crowd_bake.py``: the test
-side starts the script (``source_addon_repo``, ``run_in_bpy``) and reads its parts (``ok``);
-the subprocess side sets the session up (``enable_source_addon``, ``checks``).
+Used by ``test_addon.py``, ``test_export_roundtrip.py``, ``test_crowd_bake.py`` and
+``test_fingers_bake.py``: the test side starts the script (``source_addon_repo``,
+``run_in_bpy``) and reads its parts (``ok``); the subprocess side sets the session up
+(``enable_source_addon``, ``checks``) and builds rigs (``build_armature``,
+``generate_rigify``).
 """
 
 from __future__ import annotations
@@ -89,6 +91,38 @@ def synthetic_result(n: int):
     from test_addon import _posed, _result
 
     return _result(_posed(n))
+
+
+def build_armature(context, name: str, names, parents, heads, tails, *,
+                   to_armature=None, location=(0.0, 0.0, 0.0), rotation=(0.0, 0.0, 0.0),
+                   scale: float = 1.0):
+    """A new armature object ``name`` with one bone per name (heads and tails in armature
+    space, or in world space mapped by the 3x3 ``to_armature``), parents by index (-1:
+    none), rolled arbitrarily (0.7 x index: a solver must not care), at ``location`` /
+    ``rotation`` (Euler) / uniform ``scale``."""
+    import bpy
+    from mathutils import Matrix, Vector
+
+    m = Matrix.Identity(3) if to_armature is None else to_armature
+    arm = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, arm)
+    context.collection.objects.link(obj)
+    obj.location, obj.rotation_euler = location, rotation
+    obj.scale = (scale, scale, scale)
+    context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    ebs = []
+    for i, nm in enumerate(names):
+        eb = arm.edit_bones.new(nm)
+        eb.head = m @ Vector(heads[i])
+        eb.tail = m @ Vector(tails[i])
+        eb.roll = 0.7 * i
+        ebs.append(eb)
+    for i, p in enumerate(parents):
+        if p >= 0:
+            ebs[i].parent = ebs[p]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return obj
 
 
 def generate_rigify(context):

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from blender_session import (
+    build_armature,
     checks,
     enable_source_addon,
     generate_rigify,
@@ -667,31 +668,12 @@ def _group_scene(args: dict) -> dict:
 
     def mixamo_rig(name, x_rot_deg, scale, offset):
         """A Mixamo-named T-pose rig; FBX imports look like x_rot 90 deg, scale 0.01."""
-        from mathutils import Matrix, Vector
+        from mathutils import Matrix
         from test_retarget import _tpose_rig
 
-        names, parents, heads, tails = _tpose_rig()
         to_arm = Matrix.Rotation(np.radians(x_rot_deg), 3, "X").inverted() * (1.0 / scale)
-        arm = bpy.data.armatures.new(name)
-        obj = bpy.data.objects.new(name, arm)
-        ctx.collection.objects.link(obj)
-        obj.location = offset
-        obj.rotation_euler = (np.radians(x_rot_deg), 0.0, 0.0)
-        obj.scale = (scale, scale, scale)
-        ctx.view_layer.objects.active = obj
-        bpy.ops.object.mode_set(mode="EDIT")
-        ebs = []
-        for i, nm in enumerate(names):
-            eb = arm.edit_bones.new(nm)
-            eb.head = to_arm @ Vector(heads[i])
-            eb.tail = to_arm @ Vector(tails[i])
-            eb.roll = 0.7 * i  # arbitrary rolls: the solver must not care
-            ebs.append(eb)
-        for i, p in enumerate(parents):
-            if p >= 0:
-                ebs[i].parent = ebs[p]
-        bpy.ops.object.mode_set(mode="OBJECT")
-        return obj
+        return build_armature(ctx, name, *_tpose_rig(), to_armature=to_arm, location=offset,
+                              rotation=(np.radians(x_rot_deg), 0.0, 0.0), scale=scale)
 
     def mixamo_check(obj):
         rep = bake.apply_result(ctx, result, bake.BakeSettings(target=obj, name=obj.name))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from blender_session import (
     addon_session,
+    build_armature,
     generate_rigify,
     ok,
     run_in_bpy,
@@ -290,7 +291,6 @@ def main(args: dict) -> dict:
         """A Mixamo-named T-pose rig (test_retarget's) with Mixamo's finger bones
         (``LeftHandIndex1`` ..): a relaxed hand, palm down, thumb forward, sized to the
         forearm, as the add-on's own hands are built (``lift_rig.hand_bones``)."""
-        from mathutils import Vector
         from test_retarget import _tpose_rig
 
         from dgnet_core.motion.hands import CHAINS, rest_hand
@@ -315,22 +315,7 @@ def main(args: dict) -> dict:
                     names.append(f"mixamorig:{word}Hand{words[f]}{k + 1}")
                     heads.append(p[chain[k + 1]])
                     tails.append(p[chain[k + 2]])
-        arm = bpy.data.armatures.new(name)
-        obj = bpy.data.objects.new(name, arm)
-        ctx.collection.objects.link(obj)
-        ctx.view_layer.objects.active = obj
-        bpy.ops.object.mode_set(mode="EDIT")
-        ebs = []
-        for i, nm in enumerate(names):
-            eb = arm.edit_bones.new(nm)
-            eb.head, eb.tail = Vector(heads[i]), Vector(tails[i])
-            eb.roll = 0.7 * i  # arbitrary rolls: the solver must not care
-            ebs.append(eb)
-        for i, par in enumerate(parents):
-            if par >= 0:
-                ebs[i].parent = ebs[par]
-        bpy.ops.object.mode_set(mode="OBJECT")
-        return obj
+        return build_armature(ctx, name, names, parents, heads, tails)
 
     @check("mixamo")
     def _():
