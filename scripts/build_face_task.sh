@@ -2,7 +2,7 @@
 # Build .cache/models/face_landmarker.task (face detector + face mesh + face-geometry
 # metadata) for the research check `python -m training.diagnose face`, on demand: the
 # product never uses it and scripts/setup.sh does not build it. As for the pose model
-# (scripts/build_pose_task.sh), the Apache-2.0 TFLite models, the metadata writer and the
+# (scripts/build_pose_task.sh, both through scripts/mediapipe_wheel.sh), the Apache-2.0 TFLite models, the metadata writer and the
 # face-geometry proto come from the mediapipe==0.10.21 wheel on PyPI, installed (without
 # its heavy dependencies) into a throwaway venv that is removed after; the geometry
 # metadata text is committed in training/diagnose/face_data/. Nothing else is downloaded.
@@ -13,12 +13,5 @@ if [ -s "$face" ]; then
   echo "    $face already built"
   exit 0
 fi
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-"$PY" -m venv "$tmp/venv"
-pip=("$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check)
-"${pip[@]}" absl-py attrs flatbuffers 'numpy<2' 'protobuf>=4.25.3,<5'
-"${pip[@]}" --no-deps mediapipe==0.10.21
-"$tmp/venv/bin/python" scripts/make_face_task.py "$face"
+source scripts/mediapipe_wheel.sh
+"$WHEEL_PY" scripts/make_face_task.py "$face"

@@ -12,13 +12,6 @@ if [ -s "$pose" ] && [ -s "$hand" ]; then
   echo "    $pose and $hand already built"
   exit 0
 fi
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-"$PY" -m venv "$tmp/venv"
-pip=("$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check)
-"${pip[@]}" absl-py attrs flatbuffers 'numpy<2' 'protobuf>=4.25.3,<5'
-"${pip[@]}" --no-deps mediapipe==0.10.21
-[ -s "$pose" ] || "$tmp/venv/bin/python" scripts/make_pose_task.py "$pose" --kind pose
-[ -s "$hand" ] || "$tmp/venv/bin/python" scripts/make_pose_task.py "$hand" --kind hand
+source scripts/mediapipe_wheel.sh
+[ -s "$pose" ] || "$WHEEL_PY" scripts/make_pose_task.py "$pose" --kind pose
+[ -s "$hand" ] || "$WHEEL_PY" scripts/make_pose_task.py "$hand" --kind hand
