@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dgnet_core.skeleton import LELB, LSHO, LWRI, RFOOT, RKNEE, TEMPLATE_POSE
 from training.diagnose import conventions as cc
@@ -52,3 +53,14 @@ def test_views_turn_changes_only_the_elevation() -> None:
         assert np.allclose(bone_lengths(out[0, 1]), bone_lengths(snippets[0, 1]))
         change = elevation_deg(out)[0] - elevation_deg(snippets)[0]
         assert abs(change - deg) < 1.0   # a negative turn: the camera below the body
+
+
+def test_hand_depth_spread_is_depth_range_over_the_larger_2d_range():
+    from training.diagnose.hand_depth import depth_spread
+
+    pts = np.zeros((21, 3))
+    pts[:, 0] = np.linspace(0, 0.2, 21)     # 20 cm across
+    pts[:, 1] = np.linspace(0, 0.1, 21)
+    assert depth_spread(pts) == 0.0         # flat to the camera
+    pts[:, 2] = np.linspace(0, 0.05, 21)
+    assert depth_spread(pts) == pytest.approx(0.25)

@@ -158,10 +158,10 @@ class HandMotionOptions:
     # (metres) or "image" (x, y in pixels, z on the x scale). On rendered hands with known
     # poses "image" measured closer (training.hands_bench, left hands held out: fingers
     # 17.9 against 22.5 degrees, palm median 10.9 against 26.0), but it does not carry to
-    # real footage: there MediaPipe's image depth is squeezed (depth spread 0.20-0.25 of
-    # the hand's 2D extent on the real clips, against 0.69-0.86 for the world landmarks
-    # and 0.51 / 0.62 image / truth on the renders), and relaxed hanging hands read as
-    # bent backwards (median -4 degrees, against 53 from the world landmarks).
+    # real footage (training.diagnose hand-depth): there MediaPipe's image depth is
+    # squeezed (depth spread 0.13-0.21 of the hand's 2D extent on the real clips, against
+    # 0.53-0.86 for the world landmarks; 0.51 / 0.61 image / truth on the renders), and a
+    # relaxed hanging hand reads as straight (curl 0 degrees, against 49 from the world).
     angles_from: str = "world"
     smooth_window_s: float = 0.25  # Savitzky-Golay window over each run of seen frames
     min_score: float = 0.5       # a hand scored below this counts as not seen

@@ -15,6 +15,8 @@
 * ``views``: held-out poses seen from below to above (the camera's elevation over the
   body), P1 per elevation;
 * ``hands``: hands found per frame from the wrist crops against the whole frame;
+* ``hand-depth``: the depth of MediaPipe's hand image and world landmarks, and the curl
+  each gives relaxed real hands (why the angles come from the world landmarks);
 * ``face``: head yaw and pitch from MediaPipe's face landmark model (built on demand by
   ``scripts/build_face_task.sh``) against the lift's head, on rendered turns and real clips.
 """

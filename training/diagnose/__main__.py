@@ -8,7 +8,7 @@ import sys
 CHECKS = {"rendered": "rendered", "conventions": "conventions",
           "generated-squats": "generated_squats", "floor-prior": "floor_prior",
           "motion-quality": "motion_quality", "turns": "turns", "views": "views",
-          "hands": "hands", "face": "face"}
+          "hands": "hands", "hand-depth": "hand_depth", "face": "face"}
 
 
 def main(argv: list[str] | None = None) -> int:
